@@ -1,0 +1,37 @@
+# The development loop. Every target installs what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+INDEX  ?= .qa-index
+
+.PHONY: install run index test test-fast lint bench-quality bench-perf bench-load clean
+
+install: $(STAMP)
+
+# torch first: 2.13.0 is the CPU wheel on this machine; the project pins a range it satisfies,
+# so no dependency can pull a CUDA build afterwards.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+index: install
+	$(VENV)/bin/qa index seeds --index $(INDEX)
+
+run: index
+	$(VENV)/bin/qa serve --index $(INDEX)
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(INDEX) .pytest_cache .ruff_cache

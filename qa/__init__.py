@@ -1,0 +1,36 @@
+"""qa: offline question answering over a folder of articles, with file:line citations.
+
+Example:
+    >>> import qa
+    >>> idx = qa.Index.build(["seeds"], index_dir=".qa-index")
+    >>> for p in idx.search("Wie viele Reservisten umfasst die Teilmobilmachung?", k=3):
+    ...     print(p.citation, p.highlight)
+"""
+
+from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
+from qa.passage import Passage
+from vectorstore import (
+    DEFAULT_MODEL,
+    BuildReport,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    QAError,
+    SourceError,
+)
+
+__all__ = [
+    "DEFAULT_INDEX_DIR",
+    "DEFAULT_MODEL",
+    "BuildReport",
+    "Index",
+    "IndexCorruptError",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "Passage",
+    "QAError",
+    "SourceError",
+    "retrieve",
+]

@@ -1,0 +1,133 @@
+"""The ``qa`` command: ``qa index``, ``qa ask``, ``qa serve``.
+
+Errors go to stderr as one line with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from qa.index import DEFAULT_INDEX_DIR, Index
+from vectorstore import QAError
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+def _index_dir_default() -> str:
+    return os.environ.get("QA_INDEX", DEFAULT_INDEX_DIR)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Ask questions of a folder of articles; answers cite file:lines."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    index = sub.add_parser("index", help="build or update the index")
+    index.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="article files or folders (default: the paths already in the index)",
+    )
+    index.add_argument(
+        "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
+    )
+    index.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    index.add_argument(
+        "--model",
+        default=None,
+        help="embedding model: packaged name, folder or cached name ($QA_MODEL)",
+    )
+    index.add_argument(
+        "--chunk-size", type=int, default=1000, help="max passage length (default: %(default)s)"
+    )
+    index.add_argument(
+        "--chunk-overlap",
+        type=int,
+        default=100,
+        help="overlap inside long paragraphs (default: %(default)s)",
+    )
+
+    ask = sub.add_parser("ask", help="print the passages that answer a question")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=5, help="number of passages (default: %(default)s)")
+    ask.add_argument(
+        "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
+    )
+    ask.add_argument("--json", action="store_true", help="print a JSON list of passages")
+
+    serve = sub.add_parser("serve", help="serve the chat UI and the /retrieve API")
+    serve.add_argument(
+        "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    return parser
+
+
+def _index(args: argparse.Namespace) -> None:
+    idx = Index.build(
+        args.paths,
+        args.index,
+        model=args.model,
+        chunk_size=args.chunk_size,
+        chunk_overlap=args.chunk_overlap,
+        rebuild=args.rebuild,
+        progress=sys.stderr.isatty(),
+    )
+    r = idx.build_report
+    assert r is not None
+    print(
+        f"{idx.path}: {len(idx.sources)} files, {len(idx)} passages "
+        f"({len(r.added)} added, {len(r.changed)} changed, {len(r.removed)} removed, "
+        f"{len(r.unchanged)} unchanged, {len(r.skipped)} skipped; "
+        f"{r.embedded} passages embedded in {r.seconds:.1f} s)"
+    )
+
+
+def _ask(args: argparse.Namespace) -> None:
+    hits = Index.load(args.index).search(args.question, args.k)
+    if args.json:
+        json.dump([p.to_dict() for p in hits], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return
+    for rank, p in enumerate(hits, 1):
+        print(f"[{rank}] {p.citation}  (score {p.score:.3f})")
+        print(f"    {p.text}\n")
+
+
+def _serve(args: argparse.Namespace) -> None:
+    try:
+        import ui
+    except ImportError as exc:
+        raise QAError(f"the UI needs gradio: pip install 'qa[ui]' ({exc})") from exc
+    ui.launch(Index.load(args.index), host=args.host, port=args.port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("qa: %(message)s"))
+    log = logging.getLogger("qa")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    command = {"index": _index, "ask": _ask, "serve": _serve}[args.command]
+    try:
+        command(args)
+    except (QAError, ValueError, OSError) as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,52 @@
+"""The result type: a passage with its citation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Passage"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage and where it stands in its article.
+
+    Attributes:
+        source: The article, as named when it was indexed (``seeds/003_….txt``).
+        line_start: First line of the passage in the file (1-based).
+        line_end: Last line of the passage in the file (1-based, inclusive).
+        text: The passage text, exactly as it stands in those lines.
+        score: Relevance; higher is better. Comparable within one answer only.
+        highlight_span: Character span in ``text`` of the sentence that best answers
+            the question.
+    """
+
+    source: str
+    line_start: int
+    line_end: int
+    text: str
+    score: float
+    highlight_span: tuple[int, int] = (0, 0)
+
+    @property
+    def citation(self) -> str:
+        """``source:line_start-line_end``."""
+        return f"{self.source}:{self.line_start}-{self.line_end}"
+
+    @property
+    def highlight(self) -> str:
+        """The sentence of ``text`` that best answers the question."""
+        start, end = self.highlight_span
+        return self.text[start:end]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-ready dict: source, line_start, line_end, text, score, highlight."""
+        return {
+            "source": self.source,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "text": self.text,
+            "score": round(float(self.score), 6),
+            "highlight": self.highlight,
+        }

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import qa
+from tests.conftest import REPO, write
+
+
+def run_qa(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+
+
+def test_ask_json(seed_index: qa.Index) -> None:
+    out = run_qa("ask", "Wer kommentiert?", "-k", "3", "--index", str(seed_index.path), "--json")
+    assert out.returncode == 0, out.stderr
+    hits = json.loads(out.stdout)
+    assert len(hits) == 3
+    assert set(hits[0]) == {"source", "line_start", "line_end", "text", "score", "highlight"}
+    expected = seed_index.search("Wer kommentiert?", k=3)
+    assert [(h["source"], h["line_start"], h["line_end"], h["text"]) for h in hits] == [
+        (p.source, p.line_start, p.line_end, p.text) for p in expected
+    ]
+
+
+def test_ask_text(seed_index: qa.Index) -> None:
+    out = run_qa("ask", "Wer kommentiert?", "-k", "1", "--index", str(seed_index.path))
+    assert out.returncode == 0, out.stderr
+    assert seed_index.search("Wer kommentiert?", k=1)[0].citation in out.stdout
+
+
+def test_index_then_update(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.txt", "Erster Artikel.\n")
+    out = run_qa("index", str(corpus), "--index", str(tmp_path / "idx"))
+    assert out.returncode == 0, out.stderr
+    assert "1 files, 1 passages (1 added" in out.stdout
+    write(corpus / "b.txt", "Zweiter Artikel.\n")
+    out = run_qa("index", "--index", str(tmp_path / "idx"))
+    assert "2 files, 2 passages (1 added, 0 changed, 0 removed, 1 unchanged" in out.stdout
+    assert "1 passages embedded" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ask", "  ", "--index", "{idx}"), "question is empty"),
+        (("ask", "Putin", "-k", "0", "--index", "{idx}"), "k must be at least 1"),
+        (("ask", "Putin", "--index", "{missing}"), "no index at"),
+        (("index", "{missing}/corpus", "--index", "{missing}/idx"), "does not exist"),
+        (("index", "seeds", "--index", "{idx}", "--model", "other"), "--rebuild"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(
+    seed_index: qa.Index, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    out = run_qa(*(a.format(idx=seed_index.path, missing=tmp_path / "missing") for a in args))
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr

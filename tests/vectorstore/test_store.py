@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa
+from tests.conftest import write
+from vectorstore import IndexDir, build_index, get_embedder
+
+ARTICLES = {
+    "a.txt": "Die Katze schläft auf dem Sofa.\n\nSie träumt von Mäusen.\n",
+    "b.txt": "Der Zug nach Hamburg hat Verspätung.\n\nDie Bahn entschuldigt sich.\n",
+    "sub/c.txt": "Im Garten blühen die Rosen.\n",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    for name, text in ARTICLES.items():
+        write(tmp_path / "corpus" / name, text)
+    return tmp_path / "corpus"
+
+
+def test_build_cites_sources_as_named_and_stores_the_text(corpus: Path, tmp_path: Path) -> None:
+    idx = qa.Index.build([corpus], tmp_path / "idx")
+    assert idx.sources == tuple(f"{corpus}/{n}" for n in sorted(ARTICLES))
+    assert len(idx) == 5
+    assert idx.source_text(f"{corpus}/a.txt") == ARTICLES["a.txt"]
+    with pytest.raises(KeyError, match="not an indexed source"):
+        idx.source_text("/etc/passwd")
+
+
+def test_dense_search_equals_brute_force(seed_index: qa.Index) -> None:
+    snapshot = IndexDir(seed_index.path).open()
+    vectors = np.asarray(snapshot.vectors)
+    # Stored vectors are the model's embeddings of the stored passage texts.
+    texts = [snapshot.passage_text(i) for i in range(len(vectors))]
+    fresh = get_embedder(seed_index.model).encode(texts[:8])
+    np.testing.assert_allclose(fresh, vectors[:8], atol=1e-5)
+    for question in ["Teilmobilmachung Reservisten", "Nordstream 2 Pipeline", "Taxi in Indien"]:
+        q = get_embedder(seed_index.model).encode([question])[0]
+        expected = np.argsort(-(vectors @ q), kind="stable")[:5]
+        hits = seed_index.search(question, k=5)
+        assert [(h.source, h.line_start) for h in hits] == [
+            (
+                snapshot.source_names[snapshot.passages[i]["source"]],
+                int(snapshot.passages[i]["line_start"]),
+            )
+            for i in expected
+        ]
+        np.testing.assert_allclose([h.score for h in hits], (vectors @ q)[expected], atol=1e-5)
+
+
+def test_incremental_update(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "idx"
+    first = build_index(index_dir, [str(corpus)])
+    assert len(first.added) == 3 and first.embedded == 5
+
+    again = build_index(index_dir, [str(corpus)])
+    assert not again.published and again.embedded == 0 and len(again.unchanged) == 3
+
+    write(corpus / "b.txt", "Der Zug nach Berlin fällt aus.\n")  # changed: 1 passage
+    write(corpus / "d.txt", "Neue Datei über Schiffe im Hafen.\n\nZweiter Absatz.\n")  # new: 2
+    (corpus / "sub" / "c.txt").unlink()  # deleted
+    report = build_index(index_dir, [str(corpus)])
+    assert report.added == (f"{corpus}/d.txt",)
+    assert report.changed == (f"{corpus}/b.txt",)
+    assert report.removed == (f"{corpus}/sub/c.txt",)
+    assert report.unchanged == (f"{corpus}/a.txt",)
+    assert report.embedded == 3  # only the changed and new passages
+
+    idx = qa.Index.load(index_dir)
+    assert f"{corpus}/sub/c.txt" not in idx.sources
+    top = idx.search("Schiffe im Hafen", k=1)[0]
+    assert (top.source, top.line_start, top.text) == (
+        f"{corpus}/d.txt",
+        1,
+        "Neue Datei über Schiffe im Hafen.",
+    )
+    # Reused passages keep exact text and vectors after their neighbours changed.
+    kept = idx.search("Die Katze schläft", k=1)[0]
+    assert (kept.source, kept.text) == (f"{corpus}/a.txt", "Die Katze schläft auf dem Sofa.")
+    assert kept.score == pytest.approx(
+        float(
+            get_embedder().encode(["Die Katze schläft"])[0] @ get_embedder().encode([kept.text])[0]
+        ),
+        abs=1e-5,
+    )
+
+
+def test_update_without_paths_rescans_the_recorded_folders(corpus: Path, tmp_path: Path) -> None:
+    build_index(tmp_path / "idx", [str(corpus)])
+    write(corpus / "e.txt", "Ein Nachtrag.\n")
+    report = build_index(tmp_path / "idx", [])
+    assert report.added == (f"{corpus}/e.txt",)
+
+
+def test_encodings_binary_and_empty_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    corpus = tmp_path / "c"
+    write(corpus / "latin1.txt", "Kopf\n\nGrüße aus Köln, sagte er.\n".encode("latin-1"))
+    write(corpus / "bom.txt", "\ufeffMit BOM.\n".encode())
+    write(corpus / "binary.txt", b"\x00\x01\x02binary")
+    write(corpus / "empty.txt", "  \n")
+    idx = qa.Index.build([corpus], tmp_path / "idx")
+    assert idx.sources == (f"{corpus}/bom.txt", f"{corpus}/latin1.txt")
+    skipped = dict(idx.build_report.skipped)
+    assert "binary" in skipped[f"{corpus}/binary.txt"]
+    assert "empty" in skipped[f"{corpus}/empty.txt"]
+    assert "binary.txt" in caplog.text and "empty.txt" in caplog.text
+    hit = idx.search("Grüße aus Köln", k=1)[0]
+    assert (hit.source, hit.line_start, hit.line_end) == (f"{corpus}/latin1.txt", 3, 3)
+    assert hit.text == "Grüße aus Köln, sagte er."
+
+
+def test_missing_index_and_paths_give_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(qa.IndexNotFoundError, match="qa index PATH"):
+        qa.Index.load(tmp_path / "nothing")
+    with pytest.raises(qa.SourceError, match="does not exist"):
+        qa.Index.build([tmp_path / "nope"], tmp_path / "idx")
+    write(tmp_path / "empty" / "x.txt", "")
+    with pytest.raises(qa.SourceError, match="no articles"):
+        qa.Index.build([tmp_path / "empty"], tmp_path / "idx")
+    assert not IndexDir(tmp_path / "idx").exists()
+
+
+def _current(index_dir: Path) -> Path:
+    return index_dir / (index_dir / "CURRENT").read_text().strip()
+
+
+@pytest.mark.parametrize(
+    ("damage", "error"),
+    [
+        (
+            lambda g: g.joinpath("vectors.npy").write_bytes(
+                g.joinpath("vectors.npy").read_bytes()[:-7]
+            ),
+            qa.IndexCorruptError,
+        ),
+        (lambda g: g.joinpath("dense.faiss").unlink(), qa.IndexCorruptError),
+        (lambda g: g.joinpath("manifest.json").write_text("{not json"), qa.IndexCorruptError),
+        (
+            lambda g: g.joinpath("dense.faiss").write_bytes(
+                b"x" * g.joinpath("dense.faiss").stat().st_size
+            ),
+            qa.IndexCorruptError,
+        ),
+        (lambda g: g.parent.joinpath("CURRENT").write_text("../../etc"), qa.IndexCorruptError),
+    ],
+    ids=["truncated-vectors", "missing-faiss", "bad-manifest", "garbage-faiss", "bad-pointer"],
+)
+def test_damaged_index_says_to_rebuild(corpus: Path, tmp_path: Path, damage, error) -> None:
+    index_dir = tmp_path / "idx"
+    qa.Index.build([corpus], index_dir)
+    damage(_current(index_dir))
+    with pytest.raises(error, match="--rebuild"):
+        qa.Index.load(index_dir)
+    # --rebuild recovers without reading the damaged generation.
+    assert len(qa.Index.build([corpus], index_dir, rebuild=True)) == 5
+
+
+def test_other_format_version_and_model_say_to_rebuild(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "idx"
+    qa.Index.build([corpus], index_dir)
+    with pytest.raises(qa.IndexMismatchError, match="built with model .*--rebuild"):
+        qa.Index.load(index_dir, model="other-model")
+    with pytest.raises(qa.IndexMismatchError, match="built with model .*--rebuild"):
+        qa.Index.build([corpus], index_dir, model="other-model")
+    manifest = _current(index_dir) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["format_version"] = 999
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(qa.IndexMismatchError, match="format version 999.*--rebuild"):
+        qa.Index.load(index_dir)
+
+
+def test_a_second_writer_is_refused_and_readers_go_on(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "idx"
+    idx = qa.Index.build([corpus], index_dir)
+    with IndexDir(index_dir).lock():
+        with pytest.raises(qa.IndexLockedError, match="another process"):
+            qa.Index.build([corpus], index_dir, rebuild=True)
+        assert qa.Index.load(index_dir).search("Rosen", k=1)
+    assert idx.search("Rosen", k=1)[0].source.endswith("c.txt")
+
+
+def test_publishing_keeps_only_the_previous_generation(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "idx"
+    for i in range(4):
+        write(corpus / f"n{i}.txt", f"Nachricht Nummer {i}.\n")
+        qa.Index.build([corpus], index_dir)
+    generations = sorted(p.name for p in index_dir.glob("gen-*"))
+    assert len(generations) == 2 and _current(index_dir).name in generations

@@ -1,0 +1,34 @@
+"""Chunking, embedding, dense index and on-disk persistence for qa.
+
+This package knows nothing of qa's API or UI; ``qa`` builds on it.
+"""
+
+from vectorstore.builder import BuildReport, BuildSettings, build_index
+from vectorstore.dense import DenseKind
+from vectorstore.embedding import DEFAULT_MODEL, get_embedder
+from vectorstore.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    QAError,
+    SourceError,
+)
+from vectorstore.store import IndexDir, Snapshot
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "BuildReport",
+    "BuildSettings",
+    "DenseKind",
+    "IndexCorruptError",
+    "IndexDir",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "QAError",
+    "Snapshot",
+    "SourceError",
+    "build_index",
+    "get_embedder",
+]

@@ -1,0 +1,349 @@
+"""The index folder on disk: format, atomic publishing, the writer lock, and reading.
+
+Layout of an index folder::
+
+    CURRENT               name of the published generation (replaced atomically)
+    .lock                 held by the one process that writes
+    gen-<id>/             one complete, immutable generation
+        manifest.json     format version, model, chunking, sources, file sizes
+        passages.npy      one row per passage: source id, lines, byte span in documents.bin
+        documents.bin     every article's text, UTF-8, back to back
+        vectors.npy       float32 unit vectors, one row per passage
+        dense.faiss       the dense index over vectors.npy
+
+A writer builds ``gen-<id>.tmp/``, renames it to ``gen-<id>/`` and then replaces
+``CURRENT``; readers open whatever ``CURRENT`` names, so they never see half a build.
+Nothing is unpickled: JSON, NumPy without pickle, and FAISS's own format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import mmap
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vectorstore.dense import DenseIndex, DenseKind, load_dense
+from vectorstore.errors import (
+    REBUILD_HINT,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "PASSAGE_DTYPE",
+    "IndexDir",
+    "Manifest",
+    "Snapshot",
+    "SourceRecord",
+]
+
+FORMAT_VERSION = 1
+PASSAGE_DTYPE = np.dtype(
+    [
+        ("source", "<i4"),
+        ("line_start", "<i4"),
+        ("line_end", "<i4"),
+        ("byte_start", "<i8"),
+        ("byte_end", "<i8"),
+    ]
+)
+MANIFEST = "manifest.json"
+PASSAGES = "passages.npy"
+DOCUMENTS = "documents.bin"
+VECTORS = "vectors.npy"
+DENSE = "dense.faiss"
+_POINTER = "CURRENT"
+_LOCK = ".lock"
+_GENERATION = re.compile(r"gen-[0-9]+-[0-9]+")
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One indexed article.
+
+    Attributes:
+        name: The cited source name.
+        sha256: Hash of the file's bytes when it was indexed.
+        encoding: The encoding its bytes were decoded with.
+        byte_start: Start of its text in documents.bin.
+        byte_end: End of its text in documents.bin.
+        first_passage: Row of its first passage.
+        passage_count: Number of its passages (consecutive rows).
+    """
+
+    name: str
+    sha256: str
+    encoding: str
+    byte_start: int
+    byte_end: int
+    first_passage: int
+    passage_count: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a generation holds and how it was made."""
+
+    model: str
+    dim: int
+    chunk_size: int
+    chunk_overlap: int
+    dense_kind: DenseKind
+    roots: tuple[str, ...]
+    sources: tuple[SourceRecord, ...]
+    passage_count: int
+    format_version: int = FORMAT_VERSION
+    files: Mapping[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """Serialises the manifest."""
+        data = asdict(self)
+        data["files"] = dict(self.files)
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        """Parses a manifest.
+
+        Raises:
+            IndexMismatchError: If it was written by another format version.
+            ValueError: If it is not a valid manifest.
+        """
+        data: dict[str, Any] = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("the manifest is not a JSON object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index format version {version!r} is not the supported {FORMAT_VERSION}"
+            )
+        try:
+            return cls(
+                model=str(data["model"]),
+                dim=int(data["dim"]),
+                chunk_size=int(data["chunk_size"]),
+                chunk_overlap=int(data["chunk_overlap"]),
+                dense_kind=DenseKind(data["dense_kind"]),
+                roots=tuple(str(r) for r in data["roots"]),
+                sources=tuple(SourceRecord(**s) for s in data["sources"]),
+                passage_count=int(data["passage_count"]),
+                files={str(k): int(v) for k, v in data["files"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"the manifest is malformed ({exc})") from exc
+
+
+class Snapshot:
+    """One published generation, opened read-only (memory-mapped where it is large)."""
+
+    def __init__(self, path: Path, manifest: Manifest) -> None:
+        self.path = path
+        self.manifest = manifest
+        n = manifest.passage_count
+        passages = np.load(path / PASSAGES, mmap_mode="r", allow_pickle=False)
+        if passages.dtype != PASSAGE_DTYPE or passages.shape != (n,):
+            raise ValueError(f"{PASSAGES} does not hold {n} passage rows")
+        vectors = np.load(path / VECTORS, mmap_mode="r", allow_pickle=False)
+        if vectors.dtype != np.float32 or vectors.shape != (n, manifest.dim):
+            raise ValueError(f"{VECTORS} does not hold {n} vectors of {manifest.dim} floats")
+        with open(path / DOCUMENTS, "rb") as f:
+            self._documents = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self.passages = np.asarray(passages)
+        self.vectors = vectors
+        if n and int(self.passages["byte_end"].max()) > len(self._documents):
+            raise ValueError(f"{PASSAGES} points past the end of {DOCUMENTS}")
+        self.dense: DenseIndex = load_dense(manifest.dense_kind, path / DENSE, manifest.dim)
+        if self.dense.size != n:
+            raise ValueError(f"{DENSE} holds {self.dense.size} vectors, not {n}")
+        self.source_names = tuple(s.name for s in manifest.sources)
+        self._by_name = {s.name: s for s in manifest.sources}
+
+    def passage_text(self, row: int) -> str:
+        """Returns the text of passage ``row``."""
+        p = self.passages[row]
+        return self._documents[int(p["byte_start"]) : int(p["byte_end"])].decode("utf-8")
+
+    def source_text(self, name: str) -> str:
+        """Returns the full text of an indexed article.
+
+        Raises:
+            KeyError: If ``name`` is not an indexed source.
+        """
+        s = self._by_name[name]
+        return self._documents[s.byte_start : s.byte_end].decode("utf-8")
+
+    def source_record(self, name: str) -> SourceRecord | None:
+        """Returns the record of an indexed article, or None."""
+        return self._by_name.get(name)
+
+    def document_bytes(self, record: SourceRecord) -> bytes:
+        """Returns the stored UTF-8 text of an article."""
+        return self._documents[record.byte_start : record.byte_end]
+
+
+class IndexDir:
+    """An index folder: finds, opens and publishes generations; holds the writer lock."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def _hint(self) -> str:
+        return REBUILD_HINT.format(index_dir=self.path)
+
+    def exists(self) -> bool:
+        """Whether a generation has been published here."""
+        return (self.path / _POINTER).is_file()
+
+    def current(self) -> str:
+        """Returns the name of the published generation.
+
+        Raises:
+            IndexNotFoundError: If nothing has been published here.
+            IndexCorruptError: If the pointer names no valid generation.
+        """
+        try:
+            name = (self.path / _POINTER).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise IndexNotFoundError(
+                f"no index at {self.path}: build one with `qa index PATH --index {self.path}`"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise IndexCorruptError(f"cannot read {self.path / _POINTER}: {exc}") from exc
+        if not _GENERATION.fullmatch(name):
+            raise IndexCorruptError(f"{self.path / _POINTER} is damaged; {self._hint()}")
+        return name
+
+    def open(self) -> Snapshot:
+        """Opens the published generation.
+
+        Raises:
+            IndexNotFoundError: If there is no index.
+            IndexMismatchError: If it has another format version.
+            IndexCorruptError: If a file is missing, truncated or inconsistent.
+        """
+        for attempt in range(3):
+            name = self.current()
+            gen = self.path / name
+            try:
+                return self._open_generation(gen)
+            except FileNotFoundError:
+                # A writer may have replaced and removed it since we read the pointer.
+                if attempt < 2 and self.current() != name:
+                    continue
+                raise IndexCorruptError(
+                    f"index files are missing in {gen}; {self._hint()}"
+                ) from None
+        raise AssertionError("unreachable")
+
+    def _open_generation(self, gen: Path) -> Snapshot:
+        try:
+            manifest = Manifest.from_json((gen / MANIFEST).read_text(encoding="utf-8"))
+        except IndexMismatchError as exc:
+            raise IndexMismatchError(f"{exc} (index at {self.path}); {self._hint()}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise IndexCorruptError(
+                f"{gen / MANIFEST} is damaged ({exc}); {self._hint()}"
+            ) from None
+        for filename, size in manifest.files.items():
+            actual = (gen / filename).stat().st_size
+            if actual != size:
+                raise IndexCorruptError(
+                    f"{gen / filename} has {actual} bytes, not the {size} written; {self._hint()}"
+                )
+        try:
+            return Snapshot(gen, manifest)
+        except FileNotFoundError:
+            raise
+        except (ValueError, OSError) as exc:
+            raise IndexCorruptError(
+                f"index at {self.path} is damaged: {exc}; {self._hint()}"
+            ) from None
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Holds the writer lock; readers need none.
+
+        Raises:
+            IndexLockedError: If another process holds it.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise IndexLockedError(
+                    f"another process (pid {holder}) is writing the index at {self.path}; "
+                    "wait for it to finish and try again"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    def new_generation(self) -> Path:
+        """Creates an empty folder for a generation being written (call under the lock)."""
+        for stale in self.path.glob("gen-*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = self.path / f"gen-{time.time_ns()}-{os.getpid()}.tmp"
+        tmp.mkdir(parents=True)
+        return tmp
+
+    def publish(self, tmp: Path, manifest: Manifest) -> None:
+        """Writes the manifest into ``tmp`` and makes it the current generation atomically.
+
+        Every file is flushed to disk before the pointer moves, so a crash at any moment
+        leaves either the old or the new generation published, whole.
+        """
+        files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.name != MANIFEST}
+        final = replace(manifest, files=files)
+        (tmp / MANIFEST).write_text(final.to_json(), encoding="utf-8")
+        for p in tmp.iterdir():
+            _fsync_file(p)
+        gen = tmp.with_suffix("")
+        os.rename(tmp, gen)
+        pointer_tmp = self.path / f"{_POINTER}.tmp"
+        pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
+        _fsync_file(pointer_tmp)
+        try:
+            previous = self.current()
+        except (IndexNotFoundError, IndexCorruptError):
+            previous = None
+        os.replace(pointer_tmp, self.path / _POINTER)
+        _fsync_dir(self.path)
+        # Keep the previous generation for readers that are opening it right now.
+        for old in self.path.glob("gen-*"):
+            if old.name not in (gen.name, previous) and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
