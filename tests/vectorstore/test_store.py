@@ -164,15 +164,15 @@ def test_damaged_index_says_to_rebuild(corpus: Path, tmp_path: Path, damage, err
 def test_other_format_version_and_model_say_to_rebuild(corpus: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "idx"
     qa.Index.build([corpus], index_dir)
-    with pytest.raises(qa.IndexMismatchError, match="built with model .*--rebuild"):
+    with pytest.raises(qa.IndexMismatchError, match=r"built with model .*--rebuild"):
         qa.Index.load(index_dir, model="other-model")
-    with pytest.raises(qa.IndexMismatchError, match="built with model .*--rebuild"):
+    with pytest.raises(qa.IndexMismatchError, match=r"built with model .*--rebuild"):
         qa.Index.build([corpus], index_dir, model="other-model")
     manifest = _current(index_dir) / "manifest.json"
     data = json.loads(manifest.read_text())
     data["format_version"] = 999
     manifest.write_text(json.dumps(data))
-    with pytest.raises(qa.IndexMismatchError, match="format version 999.*--rebuild"):
+    with pytest.raises(qa.IndexMismatchError, match=r"format version 999.*--rebuild"):
         qa.Index.load(index_dir)
 
 
