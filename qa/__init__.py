@@ -7,6 +7,7 @@ Example:
     ...     print(p.citation, p.highlight)
 """
 
+from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage
 from vectorstore import (
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_INDEX_DIR",
     "DEFAULT_MODEL",
     "BuildReport",
+    "Fusion",
     "Index",
     "IndexCorruptError",
     "IndexLockedError",
@@ -31,6 +33,7 @@ __all__ = [
     "IndexNotFoundError",
     "Passage",
     "QAError",
+    "SearchMode",
     "SourceError",
     "retrieve",
 ]

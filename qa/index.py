@@ -7,6 +7,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
+from qa.fusion import Fusion, SearchMode, fuse
 from qa.highlight import best_sentence
 from qa.passage import Passage
 from vectorstore import (
@@ -43,6 +46,15 @@ def default_corpus() -> str:
     return str(Path(__file__).resolve().parent.parent / "seeds")
 
 
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Returns the rows of the ``n`` highest positive scores, best first."""
+    n = min(n, int(np.count_nonzero(scores > 0)))
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.argpartition(-scores, n - 1)[:n]
+    return rows[np.argsort(-scores[rows], kind="stable")]
+
+
 def _check_question(question: object) -> str:
     if not isinstance(question, str):
         raise ValueError(f"the question must be a string, not {type(question).__name__}")
@@ -72,6 +84,7 @@ class Index:
         self._dir = index_dir
         self._snapshot = snapshot
         self.build_report = report
+        self.fusion = Fusion()
 
     @classmethod
     def build(
@@ -178,34 +191,60 @@ class Index:
         except KeyError:
             raise KeyError(f"{source!r} is not an indexed source") from None
 
-    def search(self, question: str, k: int = 5) -> list[Passage]:
+    def search(
+        self, question: str, k: int = 5, *, mode: SearchMode = SearchMode.HYBRID
+    ) -> list[Passage]:
         """Returns the ``k`` passages that best answer ``question``, best first.
+
+        Args:
+            question: The question, in any language.
+            k: Number of passages.
+            mode: Hybrid (default), or one signal alone.
 
         Raises:
             ValueError: If the question is empty or ``k`` < 1.
         """
-        return self.batch_search([question], k)[0]
+        return self.batch_search([question], k, mode=mode)[0]
 
-    def batch_search(self, questions: Sequence[str], k: int = 5) -> list[list[Passage]]:
-        """Answers several questions at once (one embedding batch).
+    def batch_search(
+        self, questions: Sequence[str], k: int = 5, *, mode: SearchMode = SearchMode.HYBRID
+    ) -> list[list[Passage]]:
+        """Answers several questions at once (one embedding batch); see ``search``.
 
         Raises:
             ValueError: If a question is empty or ``k`` < 1.
         """
         questions = [_check_question(q) for q in questions]
         k = _check_k(k)
+        mode = SearchMode(mode)
         if not questions:
             return []
         snapshot = self._snapshot
-        vectors = get_embedder(snapshot.manifest.model).encode(questions)
-        scores, rows = snapshot.dense.search(vectors, min(k, len(self)))
+        n = min(max(k, self.fusion.candidates), len(self))
+        if mode is not SearchMode.LEXICAL:
+            vectors = get_embedder(snapshot.manifest.model).encode(questions)
+            _, dense_rows = snapshot.dense.search(vectors, n)
         results = []
-        for question, q_scores, q_rows in zip(questions, scores, rows, strict=True):
+        for i, question in enumerate(questions):
+            if mode is SearchMode.LEXICAL:
+                lexical = snapshot.lexical.scores(question)
+                rows = _top(lexical, k)
+                scores = lexical[rows]
+            else:
+                rows = dense_rows[i][dense_rows[i] >= 0]
+                if mode is SearchMode.HYBRID:
+                    lexical = snapshot.lexical.scores(question)
+                    rows = np.union1d(rows, _top(lexical, n))
+                # Exact cosines from the stored vectors, whatever index found the rows.
+                scores = np.asarray(snapshot.vectors[rows]) @ vectors[i]
+                if mode is SearchMode.HYBRID:
+                    scores = fuse(scores, lexical[rows], self.fusion)
+                order = np.argsort(-scores, kind="stable")[:k]
+                rows, scores = rows[order], scores[order]
             results.append(
                 [
-                    self._passage(question, int(row), float(score))
-                    for score, row in zip(q_scores, q_rows, strict=True)
-                    if row >= 0
+                    self._passage(question, int(r), float(s))
+                    for r, s in zip(rows, scores, strict=True)
                 ]
             )
         return results

@@ -21,6 +21,7 @@ from vectorstore.chunking import chunk_text
 from vectorstore.dense import DenseKind, create_dense
 from vectorstore.embedding import DEFAULT_MODEL, get_embedder
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
+from vectorstore.lexical import LexicalIndex, tokenize
 from vectorstore.sources import SkippedFile, decode_article, discover, read_bytes
 from vectorstore.store import (
     DENSE,
@@ -138,6 +139,19 @@ def _embed_new(planned: list[_Planned], settings: BuildSettings, progress: bool)
     if progress and texts:
         log.info("embedding %d passages with %s", len(texts), settings.model)
     return embedder.encode(texts, progress=progress)
+
+
+def _passage_terms(planned: list[_Planned], old: Snapshot | None) -> list[list[str]]:
+    """Returns every passage's index terms: stored ones for reused files, new ones else."""
+    terms: list[list[str]] = []
+    for p in planned:
+        if p.reuse is not None:
+            assert old is not None
+            first = p.reuse.first_passage
+            terms.extend(old.lexical.passage_terms(first, first + p.reuse.passage_count))
+        else:
+            terms.extend(tokenize(p.text[c.start : c.end]) for c in p.chunks)
+    return terms
 
 
 def _write_generation(
@@ -262,6 +276,7 @@ def build_index(
         dense = create_dense(settings.dense_kind, dim)
         dense.add(np.load(tmp / VECTORS, mmap_mode="r"))
         dense.save(tmp / DENSE)
+        LexicalIndex.build(_passage_terms(planned, old)).save(tmp)
         manifest = Manifest(
             model=settings.model,
             dim=dim,

@@ -10,6 +10,8 @@ Layout of an index folder::
         documents.bin     every article's text, UTF-8, back to back
         vectors.npy       float32 unit vectors, one row per passage
         dense.faiss       the dense index over vectors.npy
+        lexical_*.npy     each passage's term ids (for updates without re-tokenising)
+        bm25_*            the BM25 index (bm25s's own files, read memory-mapped)
 
 A writer builds ``gen-<id>.tmp/``, renames it to ``gen-<id>/`` and then replaces
 ``CURRENT``; readers open whatever ``CURRENT`` names, so they never see half a build.
@@ -42,6 +44,7 @@ from vectorstore.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from vectorstore.lexical import LexicalIndex
 
 __all__ = [
     "FORMAT_VERSION",
@@ -170,6 +173,7 @@ class Snapshot:
         self.dense: DenseIndex = load_dense(manifest.dense_kind, path / DENSE, manifest.dim)
         if self.dense.size != n:
             raise ValueError(f"{DENSE} holds {self.dense.size} vectors, not {n}")
+        self.lexical = LexicalIndex.load(path, n)
         self.source_names = tuple(s.name for s in manifest.sources)
         self._by_name = {s.name: s for s in manifest.sources}
 

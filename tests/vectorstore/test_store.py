@@ -43,7 +43,7 @@ def test_dense_search_equals_brute_force(seed_index: qa.Index) -> None:
     for question in ["Teilmobilmachung Reservisten", "Nordstream 2 Pipeline", "Taxi in Indien"]:
         q = get_embedder(seed_index.model).encode([question])[0]
         expected = np.argsort(-(vectors @ q), kind="stable")[:5]
-        hits = seed_index.search(question, k=5)
+        hits = seed_index.search(question, k=5, mode=qa.SearchMode.DENSE)
         assert [(h.source, h.line_start) for h in hits] == [
             (
                 snapshot.source_names[snapshot.passages[i]["source"]],
@@ -74,6 +74,11 @@ def test_incremental_update(corpus: Path, tmp_path: Path) -> None:
 
     idx = qa.Index.load(index_dir)
     assert f"{corpus}/sub/c.txt" not in idx.sources
+    # A deleted file's words are gone from the lexical index, a changed file's old words too.
+    assert idx.search("Rosen Garten", k=5, mode=qa.SearchMode.LEXICAL) == []
+    assert idx.search("Hamburg", k=5, mode=qa.SearchMode.LEXICAL) == []
+    berlin = idx.search("Berlin", k=5, mode=qa.SearchMode.LEXICAL)
+    assert [h.source for h in berlin] == [f"{corpus}/b.txt"]
     top = idx.search("Schiffe im Hafen", k=1)[0]
     assert (top.source, top.line_start, top.text) == (
         f"{corpus}/d.txt",
@@ -81,7 +86,7 @@ def test_incremental_update(corpus: Path, tmp_path: Path) -> None:
         "Neue Datei über Schiffe im Hafen.",
     )
     # Reused passages keep exact text and vectors after their neighbours changed.
-    kept = idx.search("Die Katze schläft", k=1)[0]
+    kept = idx.search("Die Katze schläft", k=1, mode=qa.SearchMode.DENSE)[0]
     assert (kept.source, kept.text) == (f"{corpus}/a.txt", "Die Katze schläft auf dem Sofa.")
     assert kept.score == pytest.approx(
         float(

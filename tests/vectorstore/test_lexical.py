@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa
+from tests.conftest import write
+from vectorstore.lexical import LexicalIndex, tokenize
+
+DOCS = [
+    "Die Katze schläft auf dem Sofa.",
+    "Der Zug nach Hamburg hat Verspätung.",
+    "Москва — столица России.",
+    "北京是中国的首都。",
+    "Die Katzen der Nachbarn jagen Mäuse im Garten.",
+]
+
+
+def test_tokenize_german_stems_and_drops_stopwords() -> None:
+    assert tokenize("Die Katzen schliefen auf dem Sofa") == ["katz", "schlief", "sofa"]
+    assert tokenize("Katze schlief") == ["katz", "schlief"]
+    assert tokenize("the cat") == ["cat"]
+
+
+def test_tokenize_other_scripts() -> None:
+    assert tokenize("Москвы") == tokenize("Москва")  # Russian stemmer for Cyrillic
+    assert tokenize("首都北京") == ["首", "都", "北", "京", "首都", "都北", "北京"]
+    assert tokenize("Émile Zoë") == tokenize("Emile Zoe") == ["emil", "zo"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Katze", [0, 4]),
+        ("Hamburg Zug", [1]),
+        ("столицы", [2]),
+        ("首都", [3]),
+        ("Garten Mäuse", [4]),
+    ],
+)
+def test_exact_ids_on_a_tiny_corpus(query: str, expected: list[int]) -> None:
+    scores = LexicalIndex.build([tokenize(d) for d in DOCS]).scores(query)
+    assert sorted(np.flatnonzero(scores).tolist()) == expected
+
+
+def test_saved_index_scores_the_same(tmp_path: Path) -> None:
+    built = LexicalIndex.build([tokenize(d) for d in DOCS])
+    built.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path, len(DOCS))
+    for q in ["Katze Garten", "Москва", "北京"]:
+        np.testing.assert_allclose(loaded.scores(q), built.scores(q))
+    assert loaded.passage_terms(0, 1) == [tokenize(DOCS[0])]
+    with pytest.raises(ValueError, match="does not hold"):
+        LexicalIndex.load(tmp_path, len(DOCS) + 1)
+
+
+def test_cyrillic_and_chinese_articles_are_found(tmp_path: Path) -> None:
+    write(tmp_path / "c" / "ru.txt", "Новости.\n\nМосква — столица России.\n")
+    write(tmp_path / "c" / "zh.txt", "新闻。\n\n北京是中国的首都。\n")
+    write(tmp_path / "c" / "de.txt", "Berlin ist die Hauptstadt Deutschlands.\n")
+    idx = qa.Index.build([tmp_path / "c"], tmp_path / "idx")
+    ru = idx.search("столица России", k=1)[0]
+    assert (ru.source.endswith("ru.txt"), ru.line_start) == (True, 3)
+    zh = idx.search("中国的首都是哪里？", k=1)[0]
+    assert (zh.source.endswith("zh.txt"), zh.line_start) == (True, 3)

@@ -1,0 +1,137 @@
+"""The lexical (BM25) index beside the dense one.
+
+Text is tokenised Unicode-aware: words of any script, casefolded. Latin words lose German
+and English stopwords, lose their accents and are reduced by the German Snowball stemmer;
+Cyrillic words are reduced by the Russian one; Chinese, Japanese and Korean text, written
+without spaces, becomes character unigrams and bigrams. Each passage's token ids are
+stored, so an update tokenises only new passages; scoring is bm25s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+
+__all__ = ["LexicalIndex", "tokenize"]
+
+TOKENS = "lexical_tokens.npy"
+OFFSETS = "lexical_offsets.npy"
+_BM25_FILES = {
+    "data_name": "bm25_data.npy",
+    "indices_name": "bm25_indices.npy",
+    "indptr_name": "bm25_indptr.npy",
+    "vocab_name": "bm25_vocab.json",
+    "params_name": "bm25_params.json",
+    "nnoc_name": "bm25_nonoccurrence.npy",
+}
+
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]+|(?:(?![{_CJK}])\w)+")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_STOPWORDS = frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(language)
+
+
+def _fold_accents(word: str) -> str:
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def tokenize(text: str) -> list[str]:
+    """Returns the index terms of ``text`` (see the module docstring)."""
+    german, russian = _stemmer("german"), _stemmer("russian")
+    terms: list[str] = []
+    for word in _TOKEN.findall(text.casefold()):
+        if _CJK_RUN.fullmatch(word):
+            terms.extend(word)
+            terms.extend(word[i : i + 2] for i in range(len(word) - 1))
+        elif word not in _STOPWORDS:
+            if _CYRILLIC.search(word):
+                terms.append(russian.stemWord(word))
+            else:
+                terms.append(german.stemWord(_fold_accents(word)))
+    return terms
+
+
+class LexicalIndex:
+    """BM25 over passages, with each passage's token ids kept for cheap updates."""
+
+    def __init__(
+        self, bm25: bm25s.BM25, vocab: list[str], tokens: np.ndarray, offsets: np.ndarray
+    ) -> None:
+        self._bm25 = bm25
+        self.vocab = vocab
+        self.tokens = tokens
+        self.offsets = offsets
+
+    @property
+    def size(self) -> int:
+        """Number of passages."""
+        return len(self.offsets) - 1
+
+    def passage_terms(self, start: int, stop: int) -> list[list[str]]:
+        """Returns the terms of passages ``start..stop-1`` (as stored, not re-tokenised)."""
+        return [
+            [self.vocab[i] for i in self.tokens[self.offsets[row] : self.offsets[row + 1]]]
+            for row in range(start, stop)
+        ]
+
+    @classmethod
+    def build(cls, passages: Sequence[list[str]]) -> LexicalIndex:
+        """Indexes passages given as term lists (from ``tokenize`` or ``passage_terms``)."""
+        vocab_ids: dict[str, int] = {}
+        ids = [[vocab_ids.setdefault(t, len(vocab_ids)) for t in terms] for terms in passages]
+        bm25 = bm25s.BM25()
+        # bm25s adds an empty token for passages with no terms; give it an id of its own.
+        vocab_ids.setdefault("", len(vocab_ids))
+        bm25.index((ids, vocab_ids), show_progress=False)
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(i) for i in ids])
+        tokens = np.fromiter((t for i in ids for t in i), dtype=np.int32, count=int(offsets[-1]))
+        return cls(bm25, list(vocab_ids), tokens, offsets)
+
+    def save(self, directory: Path) -> None:
+        """Writes the index files into ``directory``."""
+        self._bm25.save(str(directory), show_progress=False, **_BM25_FILES)
+        np.save(directory / TOKENS, self.tokens, allow_pickle=False)
+        np.save(directory / OFFSETS, self.offsets, allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> LexicalIndex:
+        """Reads an index written by ``save``.
+
+        Raises:
+            ValueError: If the files are damaged or hold another number of passages.
+        """
+        try:
+            bm25 = bm25s.BM25.load(str(directory), mmap=True, show_progress=False, **_BM25_FILES)
+            tokens = np.load(directory / TOKENS, mmap_mode="r", allow_pickle=False)
+            offsets = np.load(directory / OFFSETS, allow_pickle=False)
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            raise ValueError(f"the lexical index is damaged ({exc})") from exc
+        if offsets.shape != (size + 1,) or int(offsets[-1]) != len(tokens):
+            raise ValueError(f"the lexical index does not hold {size} passages")
+        vocab = sorted(bm25.vocab_dict, key=bm25.vocab_dict.__getitem__)
+        return cls(bm25, vocab, tokens, offsets)
+
+    def scores(self, question: str) -> np.ndarray:
+        """Returns the BM25 score of every passage for ``question`` (0 where nothing matches)."""
+        ids = [self._bm25.vocab_dict[t] for t in tokenize(question) if t in self._bm25.vocab_dict]
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return self._bm25.get_scores(ids)
