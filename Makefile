@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 INDEX  ?= .qa-index
 
-.PHONY: install run index test test-fast lint bench-quality bench-perf bench-load clean
+.PHONY: install run index test test-fast browser lint bench-quality bench-perf bench-load clean
 
 install: $(STAMP)
 
@@ -23,8 +23,12 @@ index: install
 run: index
 	$(VENV)/bin/qa serve --index $(INDEX)
 
-test: install
+test: install browser
 	$(PY) -m pytest
+
+# Debian's Chromium for the browser tests (never `playwright install`: it downloads).
+browser:
+	@test -x /usr/bin/chromium || bash scripts/install-chromium.sh
 
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"

@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
     serve.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--auth", action="append", default=[], metavar="USER:PASS", help="require a login"
+    )
+    serve.add_argument(
+        "--auth-file", metavar="FILE", help="require a login: one USER:PASS per line"
+    )
     return parser
 
 
@@ -106,12 +112,31 @@ def _ask(args: argparse.Namespace) -> None:
         print(f"    {p.text}\n")
 
 
+def _credentials(args: argparse.Namespace) -> list[tuple[str, str]] | None:
+    """Returns the (user, password) pairs from --auth and --auth-file, or None."""
+    entries = [("--auth", a) for a in args.auth]
+    if args.auth_file:
+        with open(args.auth_file, encoding="utf-8") as f:
+            entries += [(args.auth_file, line.strip()) for line in f if line.strip()]
+    pairs = []
+    for origin, entry in entries:
+        user, sep, password = entry.partition(":")
+        if not (sep and user and password):
+            raise ValueError(f"{origin}: expected USER:PASS, got an entry without both")
+        pairs.append((user, password))
+    return pairs or None
+
+
 def _serve(args: argparse.Namespace) -> None:
+    credentials = _credentials(args)
     try:
         import ui
     except ImportError as exc:
         raise QAError(f"the UI needs gradio: pip install 'qa[ui]' ({exc})") from exc
-    ui.launch(Index.load(args.index), host=args.host, port=args.port)
+    index = Index.load(args.index)
+    login = f", login required for {len(credentials)} user(s)" if credentials else ""
+    print(f"qa: serving {index.path} on http://{args.host}:{args.port}/{login}", file=sys.stderr)
+    ui.launch(index, host=args.host, port=args.port, auth=credentials)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,8 +28,8 @@ class Fusion:
         candidates: How many candidates each signal contributes before fusion.
     """
 
-    lexical_weight: float = 0.5
-    candidates: int = 50
+    lexical_weight: float = 0.3
+    candidates: int = 20
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -3,35 +3,49 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from vectorstore.lexical import tokenize
 
 __all__ = ["best_sentence", "sentence_spans"]
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»«“”„)]*\s+|\n+")
-_WORD = re.compile(r"\w+")
-_PREFIX = 5  # words sharing their first letters count as the same word (a crude stemmer)
+# A sentence ends at . ! ? (and closing quotes or brackets) before whitespace and a capital
+# letter or digit, or at a line break ...
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'“”»«)\]]*\s+(?=[\"'“„»«(\[]?[A-ZÄÖÜ0-9])|\s*\n\s*")
+# ... unless the dot ends an abbreviation, an initial or an ordinal ("z.", "Dr.", "3.").
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:z|u|d|v|s|o|bzw|ca|vgl|usw|Nr|Dr|Prof|St|Mio|Mrd|Jh|Jhd|Chr|etc|ggf|inkl|evtl"
+    r"|sog|bspw|Abb|Bd|Hrsg|Mr|Mrs|Ms|Jr|Sr|vs|No|Co|Inc|Ltd|[A-Z])|\b\d{1,2})\.$"
+)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Returns the (start, end) character spans of the sentences of ``text``."""
     spans, start = [], 0
-    for m in [*_SENTENCE_END.finditer(text), None]:
-        end = m.start() if m else len(text)
-        if text[start:end].strip():
-            spans.append((start, end))
-        if m:
-            start = m.end()
-    return spans
+    for m in _BOUNDARY.finditer(text):
+        if "\n" not in m.group() and _ABBREVIATION.search(
+            text[max(start, m.start() - 12) : m.start()]
+        ):
+            continue
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-def _terms(text: str) -> set[str]:
-    return {w[:_PREFIX] for w in _WORD.findall(text.casefold()) if len(w) > 2}
+def best_sentence(weights: Mapping[str, float], text: str) -> tuple[int, int]:
+    """Returns the span of the sentence of ``text`` that best matches the question.
 
+    A sentence scores the summed weight (IDF) of the question's index terms it contains;
+    ties, and a passage that shares no term with the question, go to the earlier sentence.
 
-def best_sentence(question: str, text: str) -> tuple[int, int]:
-    """Returns the span of the sentence in ``text`` sharing most words with ``question``.
-
-    Ties go to the earlier sentence; a passage of one sentence is its own answer.
+    Args:
+        weights: The question's index terms (``vectorstore.lexical.tokenize``) and weights.
+        text: The passage text.
     """
     spans = sentence_spans(text) or [(0, len(text))]
-    query = _terms(question)
-    return max(spans, key=lambda s: len(query & _terms(text[s[0] : s[1]])))
+    if len(spans) == 1 or not weights:
+        return spans[0]
+    return max(
+        spans, key=lambda s: sum(weights.get(t, 0.0) for t in set(tokenize(text[s[0] : s[1]])))
+    )

@@ -22,6 +22,7 @@ from vectorstore import (
     build_index,
     get_embedder,
 )
+from vectorstore.lexical import tokenize
 
 __all__ = ["DEFAULT_INDEX_DIR", "Index", "default_corpus", "retrieve"]
 
@@ -222,7 +223,7 @@ class Index:
         snapshot = self._snapshot
         n = min(max(k, self.fusion.candidates), len(self))
         if mode is not SearchMode.LEXICAL:
-            vectors = get_embedder(snapshot.manifest.model).encode(questions)
+            vectors = get_embedder(snapshot.manifest.model).encode_queries(questions)
             _, dense_rows = snapshot.dense.search(vectors, n)
         results = []
         for i, question in enumerate(questions):
@@ -241,15 +242,16 @@ class Index:
                     scores = fuse(scores, lexical[rows], self.fusion)
                 order = np.argsort(-scores, kind="stable")[:k]
                 rows, scores = rows[order], scores[order]
+            weights = snapshot.lexical.idf(set(tokenize(question)))
             results.append(
                 [
-                    self._passage(question, int(r), float(s))
+                    self._passage(weights, int(r), float(s))
                     for r, s in zip(rows, scores, strict=True)
                 ]
             )
         return results
 
-    def _passage(self, question: str, row: int, score: float) -> Passage:
+    def _passage(self, weights: dict[str, float], row: int, score: float) -> Passage:
         snapshot = self._snapshot
         p = snapshot.passages[row]
         text = snapshot.passage_text(row)
@@ -259,7 +261,7 @@ class Index:
             line_end=int(p["line_end"]),
             text=text,
             score=score,
-            highlight_span=best_sentence(question, text),
+            highlight_span=best_sentence(weights, text),
         )
 
 

@@ -138,7 +138,7 @@ def _embed_new(planned: list[_Planned], settings: BuildSettings, progress: bool)
     embedder = get_embedder(settings.model)
     if progress and texts:
         log.info("embedding %d passages with %s", len(texts), settings.model)
-    return embedder.encode(texts, progress=progress)
+    return embedder.encode_passages(texts, progress=progress)
 
 
 def _passage_terms(planned: list[_Planned], old: Snapshot | None) -> list[list[str]]:

@@ -38,10 +38,10 @@ def test_dense_search_equals_brute_force(seed_index: qa.Index) -> None:
     vectors = np.asarray(snapshot.vectors)
     # Stored vectors are the model's embeddings of the stored passage texts.
     texts = [snapshot.passage_text(i) for i in range(len(vectors))]
-    fresh = get_embedder(seed_index.model).encode(texts[:8])
+    fresh = get_embedder(seed_index.model).encode_passages(texts[:8])
     np.testing.assert_allclose(fresh, vectors[:8], atol=1e-5)
     for question in ["Teilmobilmachung Reservisten", "Nordstream 2 Pipeline", "Taxi in Indien"]:
-        q = get_embedder(seed_index.model).encode([question])[0]
+        q = get_embedder(seed_index.model).encode_queries([question])[0]
         expected = np.argsort(-(vectors @ q), kind="stable")[:5]
         hits = seed_index.search(question, k=5, mode=qa.SearchMode.DENSE)
         assert [(h.source, h.line_start) for h in hits] == [
@@ -90,7 +90,8 @@ def test_incremental_update(corpus: Path, tmp_path: Path) -> None:
     assert (kept.source, kept.text) == (f"{corpus}/a.txt", "Die Katze schläft auf dem Sofa.")
     assert kept.score == pytest.approx(
         float(
-            get_embedder().encode(["Die Katze schläft"])[0] @ get_embedder().encode([kept.text])[0]
+            get_embedder().encode_queries(["Die Katze schläft"])[0]
+            @ get_embedder().encode_passages([kept.text])[0]
         ),
         abs=1e-5,
     )

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from qa.highlight import best_sentence, sentence_spans
+from vectorstore.lexical import tokenize
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def test_sentences_respect_abbreviations_ordinals_and_quotes() -> None:
+    text = "Am 3. Oktober sagte Dr. Müller z. B. etwas. Dann ging er. „Wirklich?“ Ja!\nNeu"
+    assert _sentences(text) == [
+        "Am 3. Oktober sagte Dr. Müller z. B. etwas.",
+        "Dann ging er.",
+        "„Wirklich?“",
+        "Ja!",
+        "Neu",
+    ]
+
+
+def test_best_sentence_weighs_rare_terms() -> None:
+    text = "Putin sprach lange. Die Teilmobilmachung betrifft 300.000 Reservisten. Putin ging."
+    weights = {"putin": 0.1, "reservist": 3.0, "teilmobilmach": 2.0}
+    start, end = best_sentence(weights, text)
+    assert text[start:end] == "Die Teilmobilmachung betrifft 300.000 Reservisten."
+    assert set(weights) >= set(tokenize("Putin Reservisten Teilmobilmachung"))
+
+
+def test_no_shared_term_gives_the_first_sentence() -> None:
+    text = "Erster Satz. Zweiter Satz."
+    assert best_sentence({"katz": 1.0}, text) == (0, len("Erster Satz."))
+    assert best_sentence({}, "Nur einer") == (0, len("Nur einer"))
