@@ -9,9 +9,11 @@ from vectorstore.lexical import tokenize
 
 __all__ = ["best_sentence", "sentence_spans"]
 
-# A sentence ends at . ! ? (and closing quotes or brackets) before whitespace and a capital
-# letter or digit, or at a line break ...
-_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'“”»«)\]]*\s+(?=[\"'“„»«(\[]?[A-ZÄÖÜ0-9])|\s*\n\s*")
+# A sentence ends after . ! ? (and any closing quotes or brackets) before whitespace and a
+# capital letter or digit, or at a line break ...
+_BOUNDARY = re.compile(
+    r"(?<=[.!?…])(?P<close>[\"'“”»«)\]]*)\s+(?=[\"'“„»«(\[]?[A-ZÄÖÜ0-9])|\s*\n\s*"
+)
 # ... unless the dot ends an abbreviation, an initial or an ordinal ("z.", "Dr.", "3.").
 _ABBREVIATION = re.compile(
     r"(?:\b(?:z|u|d|v|s|o|bzw|ca|vgl|usw|Nr|Dr|Prof|St|Mio|Mrd|Jh|Jhd|Chr|etc|ggf|inkl|evtl"
@@ -23,11 +25,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Returns the (start, end) character spans of the sentences of ``text``."""
     spans, start = [], 0
     for m in _BOUNDARY.finditer(text):
+        end = m.end("close") if m.group("close") is not None else m.start()
         if "\n" not in m.group() and _ABBREVIATION.search(
             text[max(start, m.start() - 12) : m.start()]
         ):
             continue
-        spans.append((start, m.start()))
+        spans.append((start, end))
         start = m.end()
     spans.append((start, len(text)))
     return [(s, e) for s, e in spans if text[s:e].strip()]
