@@ -1,17 +1,20 @@
-"""Building and updating an index folder incrementally.
+"""Building and updating an index folder incrementally, with bounded memory.
 
-Unchanged files (same bytes, same chunking, same model) keep their passages and vectors;
-only new and changed files are chunked and embedded; deleted files are dropped. The
-result is published as a new generation (see ``vectorstore.store``).
+Every file is first scanned (hashed and its encoding found, in blocks). Unchanged files
+(same bytes, chunking and model) keep their text, passages, vectors and terms, copied
+from the previous generation; new and changed files are decoded in paragraph-aligned
+blocks, chunked, tokenised and embedded in batches as they stream by; deleted files are
+dropped. The result is published as a new generation (see ``vectorstore.store``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +22,10 @@ from tqdm.auto import tqdm
 
 from vectorstore.chunking import chunk_text
 from vectorstore.dense import DenseKind, create_dense
-from vectorstore.embedding import DEFAULT_MODEL, get_embedder
+from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
 from vectorstore.lexical import LexicalIndex, tokenize
-from vectorstore.sources import SkippedFile, decode_article, discover, read_bytes
+from vectorstore.sources import SkippedFile, SourceFile, discover, read_text, scan
 from vectorstore.store import (
     DENSE,
     DOCUMENTS,
@@ -38,6 +41,10 @@ from vectorstore.store import (
 __all__ = ["BuildReport", "BuildSettings", "build_index"]
 
 log = logging.getLogger("qa")
+
+_EMBED_BATCH = 256  # passages embedded together while streaming
+_BLOCK_CHARS = 1 << 20  # text decoded and chunked at a time
+_COPY_BYTES = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -82,16 +89,147 @@ class BuildReport:
     published: bool = False
 
 
-@dataclass
-class _Planned:
-    """An article in the new generation: reused from the old one, or new text."""
+class _NpyWriter:
+    """Appends float32 rows to a ``.npy`` file whose header is written when it closes."""
 
-    name: str
-    sha256: str
-    encoding: str
-    reuse: SourceRecord | None = None
-    text: str = ""
-    chunks: list = field(default_factory=list)
+    _HEADER = 128
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._file.write(b"\0" * self._HEADER)
+        self.dim, self.rows = dim, 0
+
+    def write(self, rows: np.ndarray) -> None:
+        self._file.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({self.rows}, {self.dim}), }}"
+        body = header.encode("latin-1").ljust(self._HEADER - 10 - 1) + b"\n"
+        self._file.seek(0)
+        self._file.write(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body)
+        self._file.close()
+
+
+class _Generation:
+    """Writes one generation's files while sources stream through it, in source order."""
+
+    def __init__(self, tmp: Path, embedder: Embedder, settings: BuildSettings, bar: tqdm) -> None:
+        self._tmp, self._embedder, self._settings, self._bar = tmp, embedder, settings, bar
+        self._docs = open(tmp / DOCUMENTS, "wb")  # noqa: SIM115 - closed in finish()
+        self._vectors = _NpyWriter(tmp / VECTORS, embedder.dim)
+        self._rows: list[np.ndarray] = []
+        self._tokens: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._vocab: dict[str, int] = {}
+        self._remap: np.ndarray | None = None
+        self._pending: list[str] = []
+        self.records: list[SourceRecord] = []
+        self.offset = 0  # bytes written to documents.bin
+        self.passages = 0  # rows written, embedded or pending
+        self.embedded = 0
+
+    def _term_ids(self, terms: list[str]) -> np.ndarray:
+        vocab = self._vocab
+        return np.fromiter(
+            (vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int32, count=len(terms)
+        )
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._vectors.write(self._embedder.encode_passages(self._pending))
+            self.embedded += len(self._pending)
+            self._pending = []
+
+    def copy(self, old: Snapshot, r: SourceRecord, source: SourceFile) -> None:
+        """Carries an unchanged source over from the previous generation."""
+        self._flush()  # vectors stay in row order
+        for start in range(r.byte_start, r.byte_end, _COPY_BYTES):
+            self._docs.write(old.document_bytes(start, min(start + _COPY_BYTES, r.byte_end)))
+        first, n = r.first_passage, r.passage_count
+        rows = old.passages[first : first + n].copy()
+        rows["source"] = len(self.records)
+        rows["byte_start"] += self.offset - r.byte_start
+        rows["byte_end"] += self.offset - r.byte_start
+        self._rows.append(rows)
+        self._vectors.write(old.vectors[first : first + n])
+        ids, lengths = old.lexical.passage_tokens(first, first + n)
+        if self._remap is None:
+            self._remap = np.full(len(old.lexical.vocab), -1, dtype=np.int64)
+        new = np.unique(ids[self._remap[ids] < 0])
+        self._remap[new] = self._term_ids([old.lexical.vocab[i] for i in new])
+        self._tokens.append(self._remap[ids].astype(np.int32))
+        self._lengths.append(lengths)
+        self._add_record(source, r.sha256, r.byte_end - r.byte_start, n)
+
+    def add(self, source: SourceFile) -> None:
+        """Decodes, chunks, tokenises and embeds a new or changed source."""
+        digest = hashlib.sha256()
+        size = passages = line_base = 0
+        for block in read_text(source, digest, _BLOCK_CHARS):
+            chunks = chunk_text(block, self._settings.chunk_size, self._settings.chunk_overlap)
+            data = block.encode("utf-8")
+            rows = np.zeros(len(chunks), dtype=PASSAGE_DTYPE)
+            byte_pos, char_pos = self.offset + size, 0
+            for i, c in enumerate(chunks):
+                byte_pos += len(block[char_pos : c.start].encode("utf-8"))
+                char_pos = c.start
+                text = block[c.start : c.end]
+                end = byte_pos + len(text.encode("utf-8"))
+                rows[i] = (
+                    len(self.records),
+                    line_base + c.line_start,
+                    line_base + c.line_end,
+                    byte_pos,
+                    end,
+                )
+                terms = self._term_ids(tokenize(text))
+                self._tokens.append(terms)
+                self._lengths.append(np.array([len(terms)]))
+                self._pending.append(text)
+            self._rows.append(rows)
+            self._docs.write(data)
+            size += len(data)
+            passages += len(chunks)
+            line_base += block.count("\n")
+            self._bar.update(len(data))
+            if len(self._pending) >= _EMBED_BATCH:
+                self._flush()
+        if digest.hexdigest() != source.sha256:
+            log.warning("%s changed while it was indexed; run `qa index` again", source.name)
+        self._add_record(source, digest.hexdigest(), size, passages)
+
+    def _add_record(self, source: SourceFile, sha256: str, size: int, passages: int) -> None:
+        self.records.append(
+            SourceRecord(
+                source.name,
+                sha256,
+                source.encoding,
+                self.offset,
+                self.offset + size,
+                self.passages,
+                passages,
+            )
+        )
+        self.offset += size
+        self.passages += passages
+
+    def finish(self) -> int:
+        """Writes the remaining files; returns the number of passages."""
+        self._flush()
+        self._docs.close()
+        self._vectors.close()
+        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, PASSAGE_DTYPE)
+        np.save(self._tmp / PASSAGES, rows, allow_pickle=False)
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        if self._lengths:
+            np.cumsum(np.concatenate(self._lengths), out=offsets[1:])
+        tokens = np.concatenate(self._tokens) if self._tokens else np.zeros(0, np.int32)
+        LexicalIndex.build(list(self._vocab), tokens, offsets).save(self._tmp)
+        dense = create_dense(self._settings.dense_kind, self._embedder.dim)
+        dense.add(np.load(self._tmp / VECTORS, mmap_mode="r"))
+        dense.save(self._tmp / DENSE)
+        return len(rows)
 
 
 def _open_previous(index_dir: IndexDir, settings: BuildSettings, rebuild: bool) -> Snapshot | None:
@@ -108,102 +246,26 @@ def _open_previous(index_dir: IndexDir, settings: BuildSettings, rebuild: bool) 
     return old
 
 
-def _plan(
-    files: dict[str, Path], old: Snapshot | None, settings: BuildSettings
-) -> tuple[list[_Planned], list[tuple[str, str]]]:
-    same_chunking = old is not None and (old.manifest.chunk_size, old.manifest.chunk_overlap) == (
-        settings.chunk_size,
-        settings.chunk_overlap,
-    )
-    planned, skipped = [], []
-    for name, path in tqdm(files.items(), desc="reading", unit="file", disable=len(files) < 200):
+def _scan_all(files: dict[str, Path]) -> tuple[list[SourceFile], list[tuple[str, str]]]:
+    scanned, skipped = [], []
+    for name, path in tqdm(files.items(), desc="scanning", unit="file", disable=len(files) < 500):
         try:
-            data, sha256 = read_bytes(name, path)
-            record = old.source_record(name) if old else None
-            if record is not None and same_chunking and record.sha256 == sha256:
-                planned.append(_Planned(name, sha256, record.encoding, reuse=record))
-                continue
-            article = decode_article(name, data, sha256)
+            scanned.append(scan(name, path))
         except SkippedFile as exc:
             log.warning("skipped %s", exc)
             skipped.append((name, str(exc)))
-            continue
-        chunks = chunk_text(article.text, settings.chunk_size, settings.chunk_overlap)
-        planned.append(_Planned(name, sha256, article.encoding, text=article.text, chunks=chunks))
-    return planned, skipped
+    return scanned, skipped
 
 
-def _embed_new(planned: list[_Planned], settings: BuildSettings, progress: bool) -> np.ndarray:
-    texts = [p.text[c.start : c.end] for p in planned if p.reuse is None for c in p.chunks]
-    embedder = get_embedder(settings.model)
-    if progress and texts:
-        log.info("embedding %d passages with %s", len(texts), settings.model)
-    return embedder.encode_passages(texts, progress=progress)
-
-
-def _passage_terms(planned: list[_Planned], old: Snapshot | None) -> list[list[str]]:
-    """Returns every passage's index terms: stored ones for reused files, new ones else."""
-    terms: list[list[str]] = []
-    for p in planned:
-        if p.reuse is not None:
-            assert old is not None
-            first = p.reuse.first_passage
-            terms.extend(old.lexical.passage_terms(first, first + p.reuse.passage_count))
-        else:
-            terms.extend(tokenize(p.text[c.start : c.end]) for c in p.chunks)
-    return terms
-
-
-def _write_generation(
-    tmp: Path, planned: list[_Planned], new_vectors: np.ndarray, old: Snapshot | None, dim: int
-) -> tuple[list[SourceRecord], int]:
-    total = sum(p.reuse.passage_count if p.reuse else len(p.chunks) for p in planned)
-    passages = np.zeros(total, dtype=PASSAGE_DTYPE)
-    vectors = np.lib.format.open_memmap(
-        tmp / VECTORS, mode="w+", dtype=np.float32, shape=(total, dim)
-    )
-    records: list[SourceRecord] = []
-    row = new_row = offset = 0
-    with open(tmp / DOCUMENTS, "wb") as docs:
-        for source_id, p in enumerate(planned):
-            if p.reuse is not None:
-                r = p.reuse
-                assert old is not None
-                data = old.document_bytes(r)
-                n = r.passage_count
-                src = old.passages[r.first_passage : r.first_passage + n]
-                rows = passages[row : row + n]
-                rows["line_start"], rows["line_end"] = src["line_start"], src["line_end"]
-                rows["byte_start"] = src["byte_start"] - r.byte_start + offset
-                rows["byte_end"] = src["byte_end"] - r.byte_start + offset
-                vectors[row : row + n] = old.vectors[r.first_passage : r.first_passage + n]
-            else:
-                data = p.text.encode("utf-8")
-                n = len(p.chunks)
-                rows = passages[row : row + n]
-                byte_pos, char_pos = offset, 0
-                for i, c in enumerate(p.chunks):
-                    byte_pos += len(p.text[char_pos : c.start].encode("utf-8"))
-                    char_pos = c.start
-                    rows[i] = (
-                        source_id,
-                        c.line_start,
-                        c.line_end,
-                        byte_pos,
-                        byte_pos + len(p.text[c.start : c.end].encode("utf-8")),
-                    )
-                vectors[row : row + n] = new_vectors[new_row : new_row + n]
-                new_row += n
-            rows["source"] = source_id
-            docs.write(data)
-            records.append(
-                SourceRecord(p.name, p.sha256, p.encoding, offset, offset + len(data), row, n)
-            )
-            row += n
-            offset += len(data)
-    vectors.flush()
-    np.save(tmp / PASSAGES, passages, allow_pickle=False)
-    return records, total
+def _roots(given: list[str], old: Snapshot | None) -> tuple[str, ...]:
+    recorded = [r for r in (old.manifest.roots if old else ()) if r not in given]
+    for root in recorded:
+        if not os.path.exists(root):
+            log.warning("corpus path %s is gone; dropping its files from the index", root)
+    roots = tuple(given + [r for r in recorded if os.path.exists(r)])
+    if not roots:
+        raise SourceError("no corpus path given: name the files or folders to index")
+    return roots
 
 
 def build_index(
@@ -243,53 +305,66 @@ def build_index(
             raise SourceError(f"corpus path does not exist: {root}")
     with index.lock():
         old = _open_previous(index, settings, rebuild)
-        recorded = [r for r in (old.manifest.roots if old else ()) if r not in given]
-        for root in recorded:
-            if not os.path.exists(root):
-                log.warning("corpus path %s is gone; dropping its files from the index", root)
-        all_roots = tuple(given + [r for r in recorded if os.path.exists(r)])
-        if not all_roots:
-            raise SourceError("no corpus path given: name the files or folders to index")
-        files = discover(all_roots)
-        planned, skipped = _plan(files, old, settings)
-        if not planned:
-            raise SourceError(f"no articles to index under {', '.join(all_roots)}")
+        roots = _roots(given, old)
+        scanned, skipped = _scan_all(discover(roots))
+        if not scanned:
+            raise SourceError(f"no articles to index under {', '.join(roots)}")
+        same_chunking = old is not None and (
+            old.manifest.chunk_size,
+            old.manifest.chunk_overlap,
+        ) == (
+            settings.chunk_size,
+            settings.chunk_overlap,
+        )
+        reuse = {}
+        for s in scanned:
+            record = old.source_record(s.name) if old and same_chunking else None
+            if record is not None and record.sha256 == s.sha256:
+                reuse[s.name] = record
         old_names = set(old.source_names) if old else set()
-        new_names = {p.name for p in planned}
         report = BuildReport(
-            added=tuple(p.name for p in planned if p.name not in old_names),
-            changed=tuple(p.name for p in planned if p.name in old_names and p.reuse is None),
-            removed=tuple(sorted(old_names - new_names)),
-            unchanged=tuple(p.name for p in planned if p.reuse is not None),
+            added=tuple(s.name for s in scanned if s.name not in old_names),
+            changed=tuple(s.name for s in scanned if s.name in old_names and s.name not in reuse),
+            removed=tuple(sorted(old_names - {s.name for s in scanned})),
+            unchanged=tuple(sorted(reuse)),
             skipped=tuple(skipped),
         )
         if (
             old is not None
             and not (report.added or report.changed or report.removed)
-            and (set(all_roots) == set(old.manifest.roots))
+            and (set(roots) == set(old.manifest.roots))
         ):
-            return _finish(report, started, published=False)
-        new_vectors = _embed_new(planned, settings, progress)
-        dim = get_embedder(settings.model).dim
+            return replace(report, seconds=time.perf_counter() - started)
+        embedder = get_embedder(settings.model)
         tmp = index.new_generation()
-        records, total = _write_generation(tmp, planned, new_vectors, old, dim)
-        dense = create_dense(settings.dense_kind, dim)
-        dense.add(np.load(tmp / VECTORS, mmap_mode="r"))
-        dense.save(tmp / DENSE)
-        LexicalIndex.build(_passage_terms(planned, old)).save(tmp)
-        manifest = Manifest(
-            model=settings.model,
-            dim=dim,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            dense_kind=settings.dense_kind,
-            roots=all_roots,
-            sources=tuple(records),
-            passage_count=total,
+        new_bytes = sum(s.size for s in scanned if s.name not in reuse)
+        with tqdm(
+            total=new_bytes, desc="indexing", unit="B", unit_scale=True, disable=not progress
+        ) as bar:
+            generation = _Generation(tmp, embedder, settings, bar)
+            for s in scanned:
+                if s.name in reuse:
+                    assert old is not None
+                    generation.copy(old, reuse[s.name], s)
+                else:
+                    generation.add(s)
+            total = generation.finish()
+        index.publish(
+            tmp,
+            Manifest(
+                model=settings.model,
+                dim=embedder.dim,
+                chunk_size=settings.chunk_size,
+                chunk_overlap=settings.chunk_overlap,
+                dense_kind=settings.dense_kind,
+                roots=roots,
+                sources=tuple(generation.records),
+                passage_count=total,
+            ),
         )
-        index.publish(tmp, manifest)
-        return _finish(replace(report, embedded=len(new_vectors)), started, published=True)
-
-
-def _finish(report: BuildReport, started: float, *, published: bool) -> BuildReport:
-    return replace(report, seconds=time.perf_counter() - started, published=published)
+        return replace(
+            report,
+            embedded=generation.embedded,
+            seconds=time.perf_counter() - started,
+            published=True,
+        )

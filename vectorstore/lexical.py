@@ -13,7 +13,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -87,26 +87,47 @@ class LexicalIndex:
         """Number of passages."""
         return len(self.offsets) - 1
 
-    def passage_terms(self, start: int, stop: int) -> list[list[str]]:
-        """Returns the terms of passages ``start..stop-1`` (as stored, not re-tokenised)."""
-        return [
-            [self.vocab[i] for i in self.tokens[self.offsets[row] : self.offsets[row + 1]]]
-            for row in range(start, stop)
-        ]
+    def passage_tokens(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Returns the term ids of passages ``start..stop-1`` and their lengths."""
+        return (
+            np.asarray(self.tokens[self.offsets[start] : self.offsets[stop]]),
+            np.diff(self.offsets[start : stop + 1]),
+        )
 
     @classmethod
-    def build(cls, passages: Sequence[list[str]]) -> LexicalIndex:
-        """Indexes passages given as term lists (from ``tokenize`` or ``passage_terms``)."""
-        vocab_ids: dict[str, int] = {}
-        ids = [[vocab_ids.setdefault(t, len(vocab_ids)) for t in terms] for terms in passages]
+    def build(cls, vocab: list[str], tokens: np.ndarray, offsets: np.ndarray) -> LexicalIndex:
+        """Indexes passages given as term ids.
+
+        Args:
+            vocab: The terms; a term's id is its position.
+            tokens: Every passage's term ids, back to back (int32).
+            offsets: Passage ``i`` holds ``tokens[offsets[i]:offsets[i + 1]]``.
+
+        Returns:
+            The index, scoring as bm25s's Lucene BM25 with ``k1=0.6, b=0.75``.
+        """
+        n, size = len(offsets) - 1, len(vocab)
+        lengths = np.diff(offsets)
+        docs = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # One entry per (term, passage) pair, sorted by term then passage: a CSC matrix.
+        pairs, tf = np.unique(tokens.astype(np.int64) * max(n, 1) + docs, return_counts=True)
+        terms, docs = np.divmod(pairs, max(n, 1))
+        df = np.bincount(terms, minlength=size)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        avg = float(lengths.mean()) if n and lengths.any() else 1.0
+        norm = _K1 * ((1 - _B) + _B * lengths[docs] / avg)
+        indptr = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
         bm25 = bm25s.BM25(k1=_K1, b=_B)
-        # bm25s adds an empty token for passages with no terms; give it an id of its own.
-        vocab_ids.setdefault("", len(vocab_ids))
-        bm25.index((ids, vocab_ids), show_progress=False)
-        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(i) for i in ids])
-        tokens = np.fromiter((t for i in ids for t in i), dtype=np.int32, count=int(offsets[-1]))
-        return cls(bm25, list(vocab_ids), tokens, offsets)
+        bm25.scores = {
+            "data": (idf[terms] * tf / (norm + tf)).astype(np.float32),
+            "indices": docs.astype(np.int32),
+            "indptr": indptr,
+            "num_docs": n,
+        }
+        bm25.vocab_dict = {term: i for i, term in enumerate(vocab)}
+        bm25.nonoccurrence_array = None
+        return cls(bm25, vocab, tokens.astype(np.int32), offsets.astype(np.int64))
 
     def save(self, directory: Path) -> None:
         """Writes the index files into ``directory``."""
@@ -132,6 +153,10 @@ class LexicalIndex:
         vocab = sorted(bm25.vocab_dict, key=bm25.vocab_dict.__getitem__)
         return cls(bm25, vocab, tokens, offsets)
 
+    def term_ids(self, terms: Iterable[str]) -> list[int]:
+        """Returns the ids of the terms that occur in the index."""
+        return [self._bm25.vocab_dict[t] for t in terms if t in self._bm25.vocab_dict]
+
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """Returns each term's inverse document frequency (rarer terms weigh more)."""
         indptr, n = self._bm25.scores["indptr"], self.size
@@ -144,7 +169,7 @@ class LexicalIndex:
 
     def scores(self, question: str) -> np.ndarray:
         """Returns the BM25 score of every passage for ``question`` (0 where nothing matches)."""
-        ids = [self._bm25.vocab_dict[t] for t in tokenize(question) if t in self._bm25.vocab_dict]
+        ids = self.term_ids(tokenize(question))
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
         return self._bm25.get_scores(ids)

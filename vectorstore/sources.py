@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vectorstore.errors import SourceError
 
-__all__ = [
-    "ARTICLE_SUFFIXES",
-    "Article",
-    "SkippedFile",
-    "decode_article",
-    "discover",
-    "read_bytes",
-]
+__all__ = ["ARTICLE_SUFFIXES", "SkippedFile", "SourceFile", "discover", "read_text", "scan"]
 
 log = logging.getLogger("qa")
 
@@ -26,23 +22,26 @@ ARTICLE_SUFFIXES = (".txt",)
 # Encodings tried in order; Latin-1 decodes any byte string, so it comes last.
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _BINARY_SNIFF = 8192
+_READ_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
-class Article:
-    """One article read from disk.
+class SourceFile:
+    """An article file as scanned: what it is called, and the bytes it held.
 
     Attributes:
         name: The source name cited to users: the path as the user named it.
-        text: The decoded text; its line breaks are the file's.
+        path: The file.
         sha256: Hash of the file's bytes; an unchanged hash means unchanged passages.
-        encoding: The encoding the bytes were decoded with.
+        encoding: The encoding its bytes decode with.
+        size: Its size in bytes.
     """
 
     name: str
-    text: str
+    path: Path
     sha256: str
     encoding: str
+    size: int
 
 
 class SkippedFile(Exception):
@@ -94,51 +93,96 @@ def discover(roots: Iterable[str]) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def read_bytes(name: str, path: Path) -> tuple[bytes, str]:
-    """Reads a file whole and hashes it, so that what is hashed is what is indexed.
+def _read(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while block := f.read(_READ_BYTES):
+            yield block
+
+
+def scan(name: str, path: Path) -> SourceFile:
+    """Hashes a file and finds its encoding, reading it in blocks (bounded memory).
+
+    UTF-8 comes first (a BOM is fine), then Windows-1252, then Latin-1, which decodes any
+    bytes.
 
     Args:
         name: The source name, for messages.
-        path: The file to read.
+        path: The file.
 
     Returns:
-        The bytes and their SHA-256 hex digest.
+        What the file holds.
 
     Raises:
-        SkippedFile: If the file cannot be read.
+        SkippedFile: If the file cannot be read, looks binary, or holds no text.
     """
     try:
-        data = path.read_bytes()
+        first = next(_read(path), b"")
+        if b"\x00" in first[:_BINARY_SNIFF]:
+            raise SkippedFile(f"{name}: looks binary (it holds NUL bytes)")
+        for encoding in _ENCODINGS:
+            digest, decoder, has_text, size = hashlib.sha256(), _decoder(encoding), False, 0
+            try:
+                for block in _read(path):
+                    digest.update(block)
+                    size += len(block)
+                    has_text = has_text or bool(decoder.decode(block).strip())
+                has_text = has_text or bool(decoder.decode(b"", final=True).strip())
+                break
+            except UnicodeDecodeError:
+                continue
     except OSError as exc:
         raise SkippedFile(f"{name}: cannot read it ({exc.strerror or exc})") from exc
-    return data, hashlib.sha256(data).hexdigest()
-
-
-def decode_article(name: str, data: bytes, sha256: str) -> Article:
-    """Decodes an article's bytes: UTF-8 first, then Windows-1252, then Latin-1.
-
-    Args:
-        name: The source name.
-        data: The file's bytes.
-        sha256: Their hash, from ``read_bytes``.
-
-    Returns:
-        The article.
-
-    Raises:
-        SkippedFile: If the file is binary or holds no text.
-    """
-    if b"\x00" in data[:_BINARY_SNIFF]:
-        raise SkippedFile(f"{name}: looks binary (it holds NUL bytes)")
-    text, encoding = "", _ENCODINGS[-1]
-    for encoding in _ENCODINGS:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if not text.strip():
+    if not has_text:
         raise SkippedFile(f"{name}: empty")
     if encoding != _ENCODINGS[0]:
         log.warning("%s is not UTF-8; decoded it as %s", name, encoding)
-    return Article(name, text, sha256, encoding)
+    return SourceFile(name, path, digest.hexdigest(), encoding, size)
+
+
+_PARAGRAPH_END = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+def read_text(source: SourceFile, sha256: Any, block_chars: int = 1 << 20) -> Iterator[str]:
+    """Decodes a scanned file in blocks that end at paragraph breaks where possible.
+
+    The file is read again, so it may have changed since ``scan``: bytes that no longer
+    decode become U+FFFD, and ``sha256`` (a hashlib object) is fed every byte read, so the
+    caller can record the hash of exactly the text it indexed.
+
+    Args:
+        source: The scanned file.
+        sha256: A fresh ``hashlib.sha256()`` to update with the bytes read.
+        block_chars: Preferred block size in characters; a paragraph longer than four
+            blocks is cut at a line break, or else at the block size.
+
+    Yields:
+        Consecutive pieces of the text; joined, they are the whole text.
+    """
+    decoder = _decoder(source.encoding, errors="replace")
+    pending = ""
+    for block in _read(source.path):
+        sha256.update(block)
+        pending += decoder.decode(block)
+        while len(pending) >= block_chars:
+            cut = _cut(pending, block_chars)
+            yield pending[:cut]
+            pending = pending[cut:]
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
+
+
+def _cut(text: str, block_chars: int) -> int:
+    """Where to end a block of ``text``: after its last paragraph break, if any is close."""
+    window = text[: 4 * block_chars]
+    last = None
+    for last in _PARAGRAPH_END.finditer(window):  # noqa: B007 - we want the last one
+        pass
+    if last is not None:
+        return last.end()
+    newline = window.rfind("\n")
+    return newline + 1 if newline >= 0 else min(len(text), 4 * block_chars)
+
+
+def _decoder(encoding: str, errors: str = "strict") -> codecs.IncrementalDecoder:
+    return codecs.getincrementaldecoder(encoding)(errors=errors)

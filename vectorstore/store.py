@@ -165,7 +165,8 @@ class Snapshot:
         if vectors.dtype != np.float32 or vectors.shape != (n, manifest.dim):
             raise ValueError(f"{VECTORS} does not hold {n} vectors of {manifest.dim} floats")
         with open(path / DOCUMENTS, "rb") as f:
-            self._documents = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            empty = os.fstat(f.fileno()).st_size == 0  # mmap refuses empty files
+            self._documents = b"" if empty else mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         self.passages = np.asarray(passages)
         self.vectors = vectors
         if n and int(self.passages["byte_end"].max()) > len(self._documents):
@@ -195,9 +196,9 @@ class Snapshot:
         """Returns the record of an indexed article, or None."""
         return self._by_name.get(name)
 
-    def document_bytes(self, record: SourceRecord) -> bytes:
-        """Returns the stored UTF-8 text of an article."""
-        return self._documents[record.byte_start : record.byte_end]
+    def document_bytes(self, start: int, end: int) -> bytes:
+        """Returns bytes ``start..end`` of the stored UTF-8 text of all articles."""
+        return self._documents[start:end]
 
 
 class IndexDir:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import bm25s
 import numpy as np
 import pytest
 
@@ -16,6 +17,26 @@ DOCS = [
     "北京是中国的首都。",
     "Die Katzen der Nachbarn jagen Mäuse im Garten.",
 ]
+
+
+def _build(docs: list[str]) -> LexicalIndex:
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in tokenize(d)] for d in docs]
+    offsets = np.cumsum([0] + [len(i) for i in ids])
+    return LexicalIndex.build(
+        list(vocab), np.array([t for i in ids for t in i], dtype=np.int32), offsets
+    )
+
+
+def test_scores_equal_bm25s_own_index() -> None:
+    corpus = [tokenize(d) for d in DOCS * 3 + ["Katze Katze Katze Hund", "Hund"]]
+    reference = bm25s.BM25(k1=0.6, b=0.75)
+    reference.index(corpus, show_progress=False)
+    ours = _build(DOCS * 3 + ["Katze Katze Katze Hund", "Hund"])
+    for query in ["Katze", "Hund Katze", "Hamburg Zug Verspätung", "首都", "nichts"]:
+        terms = [t for t in tokenize(query) if t in reference.vocab_dict]
+        expected = reference.get_scores(terms) if terms else np.zeros(len(corpus))
+        np.testing.assert_allclose(ours.scores(query), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_tokenize_german_stems_and_drops_stopwords() -> None:
@@ -41,17 +62,19 @@ def test_tokenize_other_scripts() -> None:
     ],
 )
 def test_exact_ids_on_a_tiny_corpus(query: str, expected: list[int]) -> None:
-    scores = LexicalIndex.build([tokenize(d) for d in DOCS]).scores(query)
+    scores = _build(DOCS).scores(query)
     assert sorted(np.flatnonzero(scores).tolist()) == expected
 
 
 def test_saved_index_scores_the_same(tmp_path: Path) -> None:
-    built = LexicalIndex.build([tokenize(d) for d in DOCS])
+    built = _build(DOCS)
     built.save(tmp_path)
     loaded = LexicalIndex.load(tmp_path, len(DOCS))
     for q in ["Katze Garten", "Москва", "北京"]:
         np.testing.assert_allclose(loaded.scores(q), built.scores(q))
-    assert loaded.passage_terms(0, 1) == [tokenize(DOCS[0])]
+    ids, lengths = loaded.passage_tokens(0, 2)
+    assert [loaded.vocab[i] for i in ids] == tokenize(DOCS[0]) + tokenize(DOCS[1])
+    assert lengths.tolist() == [len(tokenize(DOCS[0])), len(tokenize(DOCS[1]))]
     with pytest.raises(ValueError, match="does not hold"):
         LexicalIndex.load(tmp_path, len(DOCS) + 1)
 

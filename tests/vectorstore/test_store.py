@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import qa
+import vectorstore.builder
 from tests.conftest import write
 from vectorstore import IndexDir, build_index, get_embedder
 
@@ -199,3 +200,25 @@ def test_publishing_keeps_only_the_previous_generation(corpus: Path, tmp_path: P
         qa.Index.build([corpus], index_dir)
     generations = sorted(p.name for p in index_dir.glob("gen-*"))
     assert len(generations) == 2 and _current(index_dir).name in generations
+
+
+def test_large_files_stream_in_blocks_with_exact_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Blocks of ~300 characters: the file streams through dozens of them, with paragraph
+    # breaks, a paragraph longer than a block and multi-byte characters across boundaries.
+    monkeypatch.setattr(vectorstore.builder, "_BLOCK_CHARS", 300)
+    paragraphs = [f"Absatz {i}: Grüße aus Köln, Nummer {i}." for i in range(60)]
+    paragraphs[30] = " ".join(f"Überlang {i}." for i in range(150))
+    text = "\n\n".join(paragraphs) + "\n"
+    write(tmp_path / "c" / "big.txt", text)
+    idx = qa.Index.build([tmp_path / "c"], tmp_path / "idx")
+    assert idx.source_text(f"{tmp_path}/c/big.txt") == text
+    lines = text.split("\n")
+    hits = idx.search("Köln", k=len(idx), mode=qa.SearchMode.LEXICAL)
+    assert len(hits) == 59
+    for h in idx.search("Absatz Überlang", k=len(idx)):
+        cited = "\n".join(lines[h.line_start - 1 : h.line_end])
+        assert h.text in cited
+    found = idx.search("Absatz 42", k=1, mode=qa.SearchMode.LEXICAL)[0]
+    assert (found.line_start, found.text) == (85, paragraphs[42])
