@@ -37,5 +37,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+bench-quality: install
+	$(PY) benchmarks/xquad_de.py
+
+bench-perf: install
+	$(PY) benchmarks/perf.py
+
+bench-load: install
+	$(PY) benchmarks/load.py
+
 clean:
 	rm -rf $(INDEX) .pytest_cache .ruff_cache
