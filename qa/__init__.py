@@ -8,7 +8,7 @@ Example:
 """
 
 from qa.fusion import Fusion, SearchMode
-from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
+from qa.index import DEFAULT_INDEX_DIR, MAX_QUESTION_CHARS, Index, retrieve
 from qa.passage import Passage
 from vectorstore import (
     DEFAULT_MODEL,
@@ -24,6 +24,7 @@ from vectorstore import (
 __all__ = [
     "DEFAULT_INDEX_DIR",
     "DEFAULT_MODEL",
+    "MAX_QUESTION_CHARS",
     "BuildReport",
     "Fusion",
     "Index",

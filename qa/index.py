@@ -24,9 +24,12 @@ from vectorstore import (
 )
 from vectorstore.lexical import tokenize
 
-__all__ = ["DEFAULT_INDEX_DIR", "Index", "default_corpus", "retrieve"]
+__all__ = ["DEFAULT_INDEX_DIR", "MAX_QUESTION_CHARS", "Index", "default_corpus", "retrieve"]
 
 DEFAULT_INDEX_DIR = ".qa-index"
+# Embedding models read about 512 tokens (some 2,000 characters); longer questions cost
+# seconds to embed and would be cut anyway.
+MAX_QUESTION_CHARS = 2000
 _MAX_K = 1000
 
 
@@ -61,6 +64,11 @@ def _check_question(question: object) -> str:
         raise ValueError(f"the question must be a string, not {type(question).__name__}")
     if not question.strip():
         raise ValueError("the question is empty: ask something, e.g. 'Wer hat die Wahl gewonnen?'")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValueError(
+            f"the question is too long ({len(question):,} characters; "
+            f"at most {MAX_QUESTION_CHARS:,}): ask about one thing"
+        )
     return question
 
 
@@ -203,7 +211,8 @@ class Index:
             mode: Hybrid (default), or one signal alone.
 
         Raises:
-            ValueError: If the question is empty or ``k`` < 1.
+            ValueError: If the question is empty or longer than ``MAX_QUESTION_CHARS``,
+                or ``k`` < 1.
         """
         return self.batch_search([question], k, mode=mode)[0]
 
@@ -245,13 +254,13 @@ class Index:
             weights = snapshot.lexical.idf(set(tokenize(question)))
             results.append(
                 [
-                    self._passage(weights, int(r), float(s))
+                    self._passage(question, weights, int(r), float(s))
                     for r, s in zip(rows, scores, strict=True)
                 ]
             )
         return results
 
-    def _passage(self, weights: dict[str, float], row: int, score: float) -> Passage:
+    def _passage(self, question: str, weights: dict[str, float], row: int, score: float) -> Passage:
         snapshot = self._snapshot
         p = snapshot.passages[row]
         text = snapshot.passage_text(row)
@@ -261,7 +270,7 @@ class Index:
             line_end=int(p["line_end"]),
             text=text,
             score=score,
-            highlight_span=best_sentence(weights, text),
+            highlight_span=best_sentence(question, weights, text),
         )
 
 

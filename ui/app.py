@@ -43,7 +43,7 @@ __all__ = [
 
 DEFAULT_K = 5
 MAX_K = 20
-MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_CHARS = qa.MAX_QUESTION_CHARS
 _QUESTION_PREVIEW_CHARS = 300
 
 # C0/C1 control characters other than tab and newline display as U+FFFD; CR is dropped.
