@@ -9,7 +9,6 @@ stored, so an update tokenises only new passages; scoring is bm25s.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -146,8 +145,12 @@ class LexicalIndex:
             bm25 = bm25s.BM25.load(str(directory), mmap=True, show_progress=False, **_BM25_FILES)
             tokens = np.load(directory / TOKENS, mmap_mode="r", allow_pickle=False)
             offsets = np.load(directory / OFFSETS, allow_pickle=False)
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"the lexical index is damaged ({exc})") from exc
+        if not isinstance(bm25.vocab_dict, dict) or not all(
+            isinstance(v, int) for v in bm25.vocab_dict.values()
+        ):
+            raise ValueError("the lexical index's vocabulary is damaged")
         if offsets.shape != (size + 1,) or int(offsets[-1]) != len(tokens):
             raise ValueError(f"the lexical index does not hold {size} passages")
         vocab = sorted(bm25.vocab_dict, key=bm25.vocab_dict.__getitem__)

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,9 +114,12 @@ def scan(name: str, path: Path) -> SourceFile:
         What the file holds.
 
     Raises:
-        SkippedFile: If the file cannot be read, looks binary, or holds no text.
+        SkippedFile: If the file cannot be read, is no regular file, looks binary, or
+            holds no text.
     """
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
+            raise SkippedFile(f"{name}: not a regular file")
         first = next(_read(path), b"")
         if b"\x00" in first[:_BINARY_SNIFF]:
             raise SkippedFile(f"{name}: looks binary (it holds NUL bytes)")

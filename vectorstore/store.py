@@ -28,6 +28,7 @@ import mmap
 import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -169,8 +170,7 @@ class Snapshot:
             self._documents = b"" if empty else mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         self.passages = np.asarray(passages)
         self.vectors = vectors
-        if n and int(self.passages["byte_end"].max()) > len(self._documents):
-            raise ValueError(f"{PASSAGES} points past the end of {DOCUMENTS}")
+        _check_spans(self.passages, manifest, len(self._documents))
         self.dense: DenseIndex = load_dense(manifest.dense_kind, path / DENSE, manifest.dim)
         if self.dense.size != n:
             raise ValueError(f"{DENSE} holds {self.dense.size} vectors, not {n}")
@@ -201,6 +201,26 @@ class Snapshot:
         return self._documents[start:end]
 
 
+def _check_spans(passages: np.ndarray, manifest: Manifest, documents: int) -> None:
+    """Raises ValueError unless every passage and source points inside the stored text."""
+    sources = manifest.sources
+    if any(not 0 <= r.byte_start <= r.byte_end <= documents for r in sources):
+        raise ValueError(f"a source in {MANIFEST} points outside {DOCUMENTS}")
+    if not len(passages):
+        return
+    p = passages
+    if (
+        (p["source"] < 0).any()
+        or (p["source"] >= len(sources)).any()
+        or (p["byte_start"] < 0).any()
+        or (p["byte_start"] > p["byte_end"]).any()
+        or (p["byte_end"] > documents).any()
+        or (p["line_start"] < 1).any()
+        or (p["line_end"] < p["line_start"]).any()
+    ):
+        raise ValueError(f"{PASSAGES} holds rows that point outside the stored text")
+
+
 class IndexDir:
     """An index folder: finds, opens and publishes generations; holds the writer lock."""
 
@@ -228,7 +248,9 @@ class IndexDir:
                 f"no index at {self.path}: build one with `qa index PATH --index {self.path}`"
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise IndexCorruptError(f"cannot read {self.path / _POINTER}: {exc}") from exc
+            raise IndexCorruptError(
+                f"cannot read {self.path / _POINTER} ({exc}); {self._hint()}"
+            ) from None
         if not _GENERATION.fullmatch(name):
             raise IndexCorruptError(f"{self.path / _POINTER} is damaged; {self._hint()}")
         return name
@@ -256,6 +278,8 @@ class IndexDir:
         raise AssertionError("unreachable")
 
     def _open_generation(self, gen: Path) -> Snapshot:
+        if gen.exists() and not gen.is_dir():
+            raise IndexCorruptError(f"{gen} is not a folder; {self._hint()}")
         try:
             manifest = Manifest.from_json((gen / MANIFEST).read_text(encoding="utf-8"))
         except IndexMismatchError as exc:
@@ -265,7 +289,7 @@ class IndexDir:
                 f"{gen / MANIFEST} is damaged ({exc}); {self._hint()}"
             ) from None
         for filename, size in manifest.files.items():
-            actual = (gen / filename).stat().st_size
+            actual = _size(gen / filename)
             if actual != size:
                 raise IndexCorruptError(
                     f"{gen / filename} has {actual} bytes, not the {size} written; {self._hint()}"
@@ -339,6 +363,14 @@ class IndexDir:
         for old in self.path.glob("gen-*"):
             if old.name not in (gen.name, previous) and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _size(path: Path) -> int:
+    """Returns a file's size; raises FileNotFoundError for anything but a regular file."""
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise FileNotFoundError(path)
+    return st.st_size
 
 
 def _fsync_file(path: Path) -> None:
