@@ -37,13 +37,19 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench-quality: install
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench-quality: $(BENCH_STAMP)
 	$(PY) benchmarks/xquad_de.py
 
-bench-perf: install
+bench-perf: $(BENCH_STAMP)
 	$(PY) benchmarks/perf.py
 
-bench-load: install
+bench-load: $(BENCH_STAMP)
 	$(PY) benchmarks/load.py
 
 clean:

