@@ -55,13 +55,13 @@ class BuildSettings:
         model: Embedding model (a packaged model name, folder, or cached model name).
         chunk_size: Maximum passage length in characters.
         chunk_overlap: Overlap between pieces of one over-long paragraph.
-        dense_kind: The dense index backend.
+        dense_kind: The dense index backend; AUTO: exact up to ``FLAT_MAX`` passages.
     """
 
     model: str = DEFAULT_MODEL
     chunk_size: int = 1000
     chunk_overlap: int = 100
-    dense_kind: DenseKind = DenseKind.FLAT
+    dense_kind: DenseKind = DenseKind.AUTO
 
 
 @dataclass(frozen=True)
@@ -214,8 +214,8 @@ class _Generation:
         self.offset += size
         self.passages += passages
 
-    def finish(self) -> int:
-        """Writes the remaining files; returns the number of passages."""
+    def finish(self) -> DenseKind:
+        """Writes the remaining files; returns the dense index kind used."""
         self._flush()
         self._docs.close()
         self._vectors.close()
@@ -226,10 +226,11 @@ class _Generation:
             np.cumsum(np.concatenate(self._lengths), out=offsets[1:])
         tokens = np.concatenate(self._tokens) if self._tokens else np.zeros(0, np.int32)
         LexicalIndex.build(list(self._vocab), tokens, offsets).save(self._tmp)
-        dense = create_dense(self._settings.dense_kind, self._embedder.dim)
+        kind = self._settings.dense_kind.resolve(len(rows))
+        dense = create_dense(kind, self._embedder.dim, len(rows))
         dense.add(np.load(self._tmp / VECTORS, mmap_mode="r"))
         dense.save(self._tmp / DENSE)
-        return len(rows)
+        return kind
 
 
 def _open_previous(index_dir: IndexDir, settings: BuildSettings, rebuild: bool) -> Snapshot | None:
@@ -348,7 +349,7 @@ def build_index(
                     generation.copy(old, reuse[s.name], s)
                 else:
                     generation.add(s)
-            total = generation.finish()
+            kind = generation.finish()
         index.publish(
             tmp,
             Manifest(
@@ -356,10 +357,10 @@ def build_index(
                 dim=embedder.dim,
                 chunk_size=settings.chunk_size,
                 chunk_overlap=settings.chunk_overlap,
-                dense_kind=settings.dense_kind,
+                dense_kind=kind,
                 roots=roots,
                 sources=tuple(generation.records),
-                passage_count=total,
+                passage_count=generation.passages,
             ),
         )
         return replace(

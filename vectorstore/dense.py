@@ -1,7 +1,12 @@
-"""Dense (vector) indexes: one interface, FAISS backends behind it."""
+"""Dense (vector) indexes: one interface, FAISS backends behind it, chosen by size.
+
+Search returns candidates; callers rescore them with the exact stored vectors, so an
+approximate backend only has to find the right candidates (recall), not rank them.
+"""
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from enum import StrEnum
 from pathlib import Path
@@ -9,13 +14,25 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-__all__ = ["DenseIndex", "DenseKind", "FlatIndex", "create_dense", "load_dense"]
+__all__ = ["FLAT_MAX", "DenseIndex", "DenseKind", "create_dense", "load_dense"]
+
+# Exact search up to this many vectors (a few ms per question); approximate above it.
+FLAT_MAX = 50_000
+_TRAIN_PER_LIST = 40  # training vectors per inverted list (FAISS wants 39 or more)
 
 
 class DenseKind(StrEnum):
-    """The dense index backends."""
+    """The dense index backends; AUTO picks one by the number of passages."""
 
+    AUTO = "auto"
     FLAT = "flat"
+    IVF = "ivf"
+
+    def resolve(self, size: int) -> DenseKind:
+        """Returns the concrete kind for an index of ``size`` vectors."""
+        if self is not DenseKind.AUTO:
+            return self
+        return DenseKind.FLAT if size <= FLAT_MAX else DenseKind.IVF
 
 
 class DenseIndex(ABC):
@@ -23,22 +40,37 @@ class DenseIndex(ABC):
 
     kind: DenseKind
 
+    def __init__(self, index: faiss.Index) -> None:
+        self._index = index
+
     @property
-    @abstractmethod
     def size(self) -> int:
         """Number of vectors in the index."""
+        return int(self._index.ntotal)
 
-    @abstractmethod
     def add(self, vectors: np.ndarray) -> None:
-        """Adds vectors; their ids continue from ``size``."""
+        """Adds vectors (on all cores); their ids continue from ``size``."""
+        if len(vectors):
+            faiss.omp_set_num_threads(os.cpu_count() or 1)
+            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
-    @abstractmethod
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Returns (scores, ids) of shape ``(len(queries), k)``; missing ids are -1."""
+        # One thread: a single question is latency-bound, and threads fight under load.
+        faiss.omp_set_num_threads(1)
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
 
-    @abstractmethod
     def save(self, path: Path) -> None:
-        """Writes the index to a file."""
+        """Writes the index to a file (FAISS's own format)."""
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    @abstractmethod
+    def create(cls, dim: int, size: int) -> DenseIndex:
+        """Returns an empty index for ``size`` vectors of ``dim`` dimensions."""
+
+    def configure(self) -> None:  # noqa: B027 - optional hook
+        """Sets search parameters after creating or loading."""
 
 
 class FlatIndex(DenseIndex):
@@ -46,42 +78,58 @@ class FlatIndex(DenseIndex):
 
     kind = DenseKind.FLAT
 
-    def __init__(self, index: faiss.Index) -> None:
-        self._index = index
-
     @classmethod
-    def create(cls, dim: int) -> FlatIndex:
-        """Returns an empty index for ``dim``-dimensional vectors."""
+    def create(cls, dim: int, size: int) -> FlatIndex:
         return cls(faiss.IndexFlatIP(dim))
 
-    @property
-    def size(self) -> int:  # noqa: D102
-        return int(self._index.ntotal)
 
-    def add(self, vectors: np.ndarray) -> None:  # noqa: D102
-        if len(vectors):
-            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+class IVFIndex(DenseIndex):
+    """Approximate search: inverted lists over k-means cells, 8-bit scalar vectors.
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: D102
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    Vectors take a quarter of float32's memory; a question searches the ``nprobe``
+    nearest cells. Recall against exact search is measured in benchmarks/.
+    """
 
-    def save(self, path: Path) -> None:  # noqa: D102
-        faiss.write_index(self._index, str(path))
+    kind = DenseKind.IVF
+
+    @classmethod
+    def create(cls, dim: int, size: int) -> IVFIndex:
+        nlist = 1024 if size <= 200_000 else 4096
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        index.own_fields = True
+        quantizer.this.disown()
+        return cls(index)
+
+    def configure(self) -> None:
+        self._index.nprobe = max(32, self._index.nlist // 64)
+
+    def add(self, vectors: np.ndarray) -> None:
+        if not self._index.is_trained and len(vectors):
+            rows = min(len(vectors), _TRAIN_PER_LIST * self._index.nlist)
+            step = max(1, len(vectors) // rows)
+            faiss.omp_set_num_threads(os.cpu_count() or 1)
+            self._index.train(np.ascontiguousarray(vectors[::step][:rows], dtype=np.float32))
+        super().add(vectors)
 
 
-_BACKENDS: dict[DenseKind, type[FlatIndex]] = {DenseKind.FLAT: FlatIndex}
+_BACKENDS: dict[DenseKind, type[DenseIndex]] = {DenseKind.FLAT: FlatIndex, DenseKind.IVF: IVFIndex}
 
 
-def create_dense(kind: DenseKind, dim: int) -> DenseIndex:
-    """Returns an empty dense index of the given kind."""
-    return _BACKENDS[DenseKind(kind)].create(dim)
+def create_dense(kind: DenseKind, dim: int, size: int) -> DenseIndex:
+    """Returns an empty dense index of a concrete kind, sized for ``size`` vectors."""
+    index = _BACKENDS[DenseKind(kind)].create(dim, size)
+    index.configure()
+    return index
 
 
 def load_dense(kind: DenseKind, path: Path, dim: int) -> DenseIndex:
     """Reads a dense index written by ``DenseIndex.save``.
 
     Raises:
-        ValueError: If the file is not a FAISS index of the expected dimension.
+        ValueError: If the file is not a FAISS index of the expected kind and dimension.
     """
     try:
         index = faiss.read_index(str(path))
@@ -89,4 +137,10 @@ def load_dense(kind: DenseKind, path: Path, dim: int) -> DenseIndex:
         raise ValueError(f"{path.name} is not a readable FAISS index") from exc
     if index.d != dim:
         raise ValueError(f"{path.name} holds {index.d}-dimensional vectors, not {dim}")
-    return _BACKENDS[DenseKind(kind)](index)
+    backend = _BACKENDS.get(DenseKind(kind))
+    expected = {DenseKind.FLAT: faiss.IndexFlat, DenseKind.IVF: faiss.IndexIVF}.get(DenseKind(kind))
+    if backend is None or expected is None or not isinstance(index, expected):
+        raise ValueError(f"{path.name} is not a {kind} index")
+    dense = backend(index)
+    dense.configure()
+    return dense

