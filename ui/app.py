@@ -227,22 +227,16 @@ def format_source(source: str, text: str, line_start: int, line_end: int) -> str
 
 
 def _clean_question(question: Any) -> str:
-    """Validates a question and returns it with control characters replaced by spaces.
+    """Returns the question with control characters replaced by spaces.
+
+    Emptiness and length are checked by ``qa`` itself, which raises ``ValueError``.
 
     Raises:
-        ValueError: If the question is not a string, is empty, or is too long.
+        ValueError: If the question is not a string.
     """
     if not isinstance(question, str):
         raise ValueError("The question must be text.")
-    cleaned = _CONTROL.sub(" ", question.replace("\r", " "))
-    if not cleaned.strip():
-        raise ValueError("Please type a question.")
-    if len(cleaned) > MAX_QUESTION_CHARS:
-        raise ValueError(
-            f"The question is too long ({len(cleaned):,} characters); "
-            f"please keep it under {MAX_QUESTION_CHARS:,} characters."
-        )
-    return cleaned
+    return _CONTROL.sub(" ", question.replace("\r", " "))
 
 
 def _clean_k(k: Any) -> int:
@@ -513,7 +507,7 @@ def build_app(index: qa.Index) -> QABlocks:
             except (ValueError, qa.QAError) as exc:
                 raise gr.Error(str(exc) or type(exc).__name__, print_exception=False) from None
 
-        gr.api(retrieve_api, api_name="retrieve", concurrency_limit=2)
+        gr.api(retrieve_api, api_name="retrieve", concurrency_limit=4)
     return app
 
 

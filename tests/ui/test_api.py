@@ -78,8 +78,8 @@ def test_retrieve_k_defaults_to_five(client):
 @pytest.mark.parametrize(
     ("question", "k", "message"),
     [
-        ("", 5, "Please type a question"),
-        ("   \n", 5, "Please type a question"),
+        ("", 5, "question is empty"),
+        ("   \n", 5, "question is empty"),
         ("Wer ist Putin?", 0, "k must be at least 1"),
         ("x" * 100_000, 5, "too long"),
     ],

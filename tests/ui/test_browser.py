@@ -201,7 +201,7 @@ def test_bad_questions_show_a_message(page, seed_url):
     page.wait_for_selector("#qa-question textarea")
     page.click("#qa-ask")  # empty question
     page.wait_for_selector("#qa-chat .qa-error")
-    assert "Please type a question" in page.inner_text("#qa-chat .qa-error")
+    assert "question is empty" in page.inner_text("#qa-chat .qa-error")
     page.fill("#qa-question textarea", "Frage " * 1_000)
     page.click("#qa-ask")
     page.wait_for_function("() => document.querySelectorAll('#qa-chat .qa-error').length == 2")
