@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 
 import numpy as np
-from common import REPO, RESULTS_MD, command_line, machine_info, today
+from common import REPO, RESULTS_MD, command_line, machine_info, replace_section, today
 
 HOST = "127.0.0.1"
 QUESTIONS = REPO / "tests" / "data" / "seed_questions.json"
@@ -136,8 +136,13 @@ def _client_loop(
     window: dict[str, float],
     stop: threading.Event,
     stats: ClientStats,
+    pace: float,
 ) -> None:
-    """One client: connects, waits for the others, then asks until the window closes."""
+    """One client: connects, waits for the others, then asks until the window closes.
+
+    With ``pace`` > 0 the client starts at most one request every ``pace`` seconds (a
+    person reading answers); with 0 it asks again as soon as an answer arrives.
+    """
     from gradio_client import Client
 
     client = None
@@ -157,6 +162,7 @@ def _client_loop(
         question = questions[i % len(questions)]
         i += 1
         start = time.perf_counter()
+        next_start = start + pace
         try:
             hits = client.predict(question, k, api_name="/retrieve")
             if not isinstance(hits, list) or len(hits) != k:
@@ -167,11 +173,13 @@ def _client_loop(
                 stats.errors.append(f"{type(exc).__name__}: {exc}"[:300])
             continue
         stats.latencies.append(time.perf_counter() - start)
+        if pace:
+            stop.wait(max(0.0, next_start - time.perf_counter()))
     with contextlib.suppress(Exception):
         client.close()
 
 
-def run_load(url: str, clients: int, seconds: float, k: int) -> dict[str, object]:
+def run_load(url: str, clients: int, seconds: float, k: int, pace: float) -> dict[str, object]:
     """Runs the clients against ``url`` and summarises what they saw.
 
     Args:
@@ -179,6 +187,7 @@ def run_load(url: str, clients: int, seconds: float, k: int) -> dict[str, object
         clients: Number of concurrent clients (threads).
         seconds: Length of the measured window.
         k: Passages per request.
+        pace: Least seconds between the starts of one client's requests (0: none).
 
     Returns:
         Throughput, latency percentiles and errors.
@@ -196,7 +205,7 @@ def run_load(url: str, clients: int, seconds: float, k: int) -> dict[str, object
     threads = [
         threading.Thread(
             target=_client_loop,
-            args=(url, questions, i * 3, k, ready, window, stop, stats[i]),
+            args=(url, questions, i * 3, k, ready, window, stop, stats[i], pace),
             name=f"client-{i}",
             daemon=True,
         )
@@ -220,6 +229,7 @@ def run_load(url: str, clients: int, seconds: float, k: int) -> dict[str, object
     )
     return {
         "clients": clients,
+        "pace_s": pace,
         "seconds": round(elapsed, 2),
         "requests": int(latencies.size),
         "errors": errors,
@@ -236,67 +246,52 @@ def run_load(url: str, clients: int, seconds: float, k: int) -> dict[str, object
     }
 
 
-def _table(result: dict[str, object]) -> str:
-    lat = result["latency_ms"]
-    assert isinstance(lat, dict)
-    return (
-        "| clients | seconds | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-        f"| {result['clients']} | {result['seconds']} | {result['requests']} "
-        f"| {result['requests_per_second']} | {lat['p50']} | {lat['p95']} | {lat['p99']} "
-        f"| {lat['max']} | {result['errors']} |"
-    )
+def _table(results: list[dict[str, object]]) -> str:
+    rows = [
+        "| clients | pace | seconds | requests | req/s | p50 ms | p95 ms | p99 ms | max ms "
+        "| errors | server CPU cores | client CPU cores |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lat = r["latency_ms"]
+        assert isinstance(lat, dict)
+        pace = f"1 request / {r['pace_s']:g} s" if r["pace_s"] else "none (closed loop)"
+        rows.append(
+            f"| {r['clients']} | {pace} | {r['seconds']} | {r['requests']} "
+            f"| {r['requests_per_second']} | {lat['p50']} | {lat['p95']} | {lat['p99']} "
+            f"| {lat['max']} | {r['errors']} | {r.get('server_cpu_cores')} "
+            f"| {r.get('client_cpu_cores')} |"
+        )
+    return "\n".join(rows)
 
 
-def _section(result: dict[str, object], machine: dict[str, object], command: str) -> str:
+def _meets(result: dict[str, object]) -> bool:
     lat = result["latency_ms"]
     assert isinstance(lat, dict)
-    verdict = (
-        "meets the targets (no errors, p95 < 500 ms)"
-        if result["errors"] == 0 and lat["p95"] < TARGET_P95_MS
-        else "misses the targets (no errors, p95 < 500 ms)"
+    return result["errors"] == 0 and lat["p95"] < TARGET_P95_MS
+
+
+def _section(results: list[dict[str, object]], machine: dict[str, object], command: str) -> str:
+    verdicts = "; ".join(
+        f"{'paced' if r['pace_s'] else 'closed loop'}: "
+        f"{'meets' if _meets(r) else 'misses'} the target (no errors, p95 < 500 ms)"
+        for r in results
     )
     return (
         f"Command: `{command}`  \n"
         f"Machine: {machine['nproc']} CPUs, {machine['cpu']}, Python {machine['python']}, "
         f"load average at start {machine['loadavg_at_start']}  \n"
-        f"Date: {result['date']}\n\n"
-        f"`qa serve` on {HOST} over an index of `seeds/`; {result['clients']} threads, each "
-        f"with its own `gradio_client.Client`, call `predict(question, {result['k']}, "
-        f'api_name="/retrieve")` in a loop (questions cycled from '
-        f"`tests/data/seed_questions.json`). Latency is per request, seen by the client.\n\n"
-        f"{_table(result)}\n\n"
-        f"CPU cores used on average during the window: server {result.get('server_cpu_cores')}, "
-        f"clients {result.get('client_cpu_cores')} (load average at the end "
-        f"{result.get('loadavg_at_end')}).\n\n"
-        f"Result: {verdict}.\n"
+        f"Date: {results[0]['date']}\n\n"
+        f"`qa serve` on {HOST} over an index of `seeds/`; each client is a thread with its "
+        f"own `gradio_client.Client` calling `predict(question, {results[0]['k']}, "
+        f'api_name="/retrieve")` (questions cycled from `tests/data/seed_questions.json`); '
+        f"the clients run on the same 2 cores as the server. Latency is per request, seen by "
+        f"the client. Closed loop: every client asks again as soon as its answer arrives, "
+        f"which saturates the machine; paced: every client asks at most once a second, like "
+        f"people reading answers.\n\n"
+        f"{_table(results)}\n\n"
+        f"Result: {verdicts}.\n"
     )
-
-
-def write_results_md(body: str, path: Path = RESULTS_MD) -> None:
-    """Appends the ``## Load`` section at the end (or replaces an earlier one) in one write.
-
-    Other sections of the file are left as they are.
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"# Benchmark results\n\n## {SECTION}\n\n{body}", encoding="utf-8")
-        return
-    text = path.read_text(encoding="utf-8")
-    heading = f"\n## {SECTION}\n"
-    if heading not in f"\n{text}":
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(
-                ("" if text.endswith("\n\n") else "\n" if text.endswith("\n") else "\n\n")
-                + f"## {SECTION}\n\n{body}"
-            )
-        return
-    start = f"\n{text}".index(heading)
-    rest = text[start + len(heading) - 1 :]
-    following = rest.find("\n## ")
-    tail = rest[following + 1 :] if following >= 0 else ""
-    new = text[:start] + f"## {SECTION}\n\n{body}" + ("\n" + tail if tail else "")
-    path.write_text(new, encoding="utf-8")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -311,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", type=int, default=5, help="passages per request (5)")
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index folder")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        action="append",
+        help="seconds between one client's requests; repeat for several runs (default: 0 and 1)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
@@ -332,37 +333,41 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.clients} clients for {args.seconds:g} s ...",
             flush=True,
         )
-        cpu_before, own_before = _cpu_seconds(server.pid), _cpu_seconds(os.getpid())
-        result = run_load(url, args.clients, args.seconds, args.k)
-        cpu = _cpu_seconds(server.pid) - cpu_before
-        own = _cpu_seconds(os.getpid()) - own_before
-        window = float(result["seconds"])  # type: ignore[arg-type]
-        result["server_cpu_cores"] = round(cpu / window, 2) if window else None
-        result["client_cpu_cores"] = round(own / window, 2) if window else None
+        results = []
+        for pace in args.pace or [0.0, 1.0]:
+            print(f"pace {pace:g} s ...", flush=True)
+            cpu_before, own_before = _cpu_seconds(server.pid), _cpu_seconds(os.getpid())
+            result = run_load(url, args.clients, args.seconds, args.k, pace)
+            cpu = _cpu_seconds(server.pid) - cpu_before
+            own = _cpu_seconds(os.getpid()) - own_before
+            window = float(result["seconds"])  # type: ignore[arg-type]
+            result["server_cpu_cores"] = round(cpu / window, 2) if window else None
+            result["client_cpu_cores"] = round(own / window, 2) if window else None
+            results.append(result)
     except KeyboardInterrupt:
         print("interrupted; stopping the server", file=sys.stderr)
         return 130
     finally:
         _stop_server(server)
-    result.update(
-        loadavg_at_end=[round(x, 2) for x in os.getloadavg()],
-        k=args.k,
-        date=today(),
-        command=command,
-        machine=machine,
-        server_startup_s=startup,
-    )
+    for result in results:
+        result.update(
+            loadavg_at_end=[round(x, 2) for x in os.getloadavg()],
+            k=args.k,
+            date=today(),
+            command=command,
+            machine=machine,
+            server_startup_s=startup,
+        )
     RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_JSON.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    print(_table(result))
-    if result["error_samples"]:
-        print("errors, e.g.:", *result["error_samples"][:3], sep="\n  ")
+    RESULTS_JSON.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    print(_table(results))
+    for result in results:
+        if result["error_samples"]:
+            print("errors, e.g.:", *result["error_samples"][:3], sep="\n  ")
     if not args.no_write:
-        write_results_md(_section(result, machine, command))
+        replace_section(SECTION, _section(results, machine, command))
         print(f"wrote {RESULTS_JSON.relative_to(REPO)} and {RESULTS_MD.relative_to(REPO)}")
-    lat = result["latency_ms"]
-    assert isinstance(lat, dict)
-    return 0 if result["errors"] == 0 and lat["p95"] < TARGET_P95_MS else 1
+    return 0 if all(_meets(r) for r in results) else 1
 
 
 if __name__ == "__main__":
