@@ -271,6 +271,13 @@ def _meets(result: dict[str, object]) -> bool:
     return result["errors"] == 0 and lat["p95"] < TARGET_P95_MS
 
 
+def _cpu_ms(result: dict[str, object], key: str) -> str:
+    cores, requests = result.get(key), result["requests"]
+    if not isinstance(cores, float) or not isinstance(requests, int) or not requests:
+        return "?"
+    return f"{cores * float(result['seconds']) / requests * 1000:.0f}"  # type: ignore[arg-type]
+
+
 def _section(results: list[dict[str, object]], machine: dict[str, object], command: str) -> str:
     verdicts = "; ".join(
         f"{'paced' if r['pace_s'] else 'closed loop'}: "
@@ -290,6 +297,9 @@ def _section(results: list[dict[str, object]], machine: dict[str, object], comma
         f"which saturates the machine; paced: every client asks at most once a second, like "
         f"people reading answers.\n\n"
         f"{_table(results)}\n\n"
+        f"CPU per request: server {_cpu_ms(results[0], 'server_cpu_cores')} ms, clients "
+        f"{_cpu_ms(results[0], 'client_cpu_cores')} ms (closed loop): with clients and server "
+        f"on the same 2 cores, the clients' share bounds the throughput.\n\n"
         f"Result: {verdicts}.\n"
     )
 
