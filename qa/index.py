@@ -236,14 +236,15 @@ class Index:
             _, dense_rows = snapshot.dense.search(vectors, n)
         results = []
         for i, question in enumerate(questions):
+            terms = tokenize(question)
             if mode is SearchMode.LEXICAL:
-                lexical = snapshot.lexical.scores(question)
+                lexical = snapshot.lexical.scores(terms)
                 rows = _top(lexical, k)
                 scores = lexical[rows]
             else:
                 rows = dense_rows[i][dense_rows[i] >= 0]
                 if mode is SearchMode.HYBRID:
-                    lexical = snapshot.lexical.scores(question)
+                    lexical = snapshot.lexical.scores(terms)
                     rows = np.union1d(rows, _top(lexical, n))
                 # Exact cosines from the stored vectors, whatever index found the rows.
                 scores = np.asarray(snapshot.vectors[rows]) @ vectors[i]
@@ -251,7 +252,7 @@ class Index:
                     scores = fuse(scores, lexical[rows], self.fusion)
                 order = np.argsort(-scores, kind="stable")[:k]
                 rows, scores = rows[order], scores[order]
-            weights = snapshot.lexical.idf(set(tokenize(question)))
+            weights = snapshot.lexical.idf(set(terms))
             results.append(
                 [
                     self._passage(question, weights, int(r), float(s))

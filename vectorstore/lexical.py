@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -170,9 +170,13 @@ class LexicalIndex:
             result[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return result
 
-    def scores(self, question: str) -> np.ndarray:
-        """Returns the BM25 score of every passage for ``question`` (0 where nothing matches)."""
-        ids = self.term_ids(tokenize(question))
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """Returns every passage's BM25 score for a question's terms (0 where none match).
+
+        Args:
+            terms: The question's index terms, from ``tokenize``.
+        """
+        ids = self.term_ids(terms)
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
         # Sum the terms' columns of the score matrix: what bm25s.get_scores does, without
