@@ -41,7 +41,7 @@ __all__ = ["E5Model", "cache_dir", "dequantize"]
 log = logging.getLogger("qa")
 
 # Bump when the conversion changes what the cached ONNX file computes.
-_CONVERSION_VERSION = 1
+_CONVERSION_VERSION = 2
 _MAGIC = b"E5S1"
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])  # 18 bytes, packed
@@ -188,7 +188,12 @@ class _Tokenizer:
 
 
 def _export_onnx(model: _ModelFile, path: Path) -> None:
-    """Writes the float32 transformer (after the word embeddings) as ONNX to ``path``."""
+    """Writes the float32 transformer as ONNX to ``path``.
+
+    Its input is one window's embeddings (word + position + type, shape ``(1, tokens,
+    hidden)``); its output is the mean of the last hidden states. Windows run one at a time,
+    so there is no padding and no attention mask.
+    """
     import torch
 
     shape = model.shape
@@ -220,9 +225,9 @@ def _export_onnx(model: _ModelFile, path: Path) -> None:
         def heads(self, x: torch.Tensor) -> torch.Tensor:
             return x.view(x.shape[0], x.shape[1], shape.heads, head_dim).transpose(1, 2)
 
-        def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             q, k, v = self.heads(self.q(x)), self.heads(self.k(x)), self.heads(self.v(x))
-            scores = q @ k.transpose(-1, -2) * head_dim**-0.5 + bias
+            scores = q @ k.transpose(-1, -2) * head_dim**-0.5
             context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(x.shape)
             x = self.attention_norm(x + self.attention_out(context))
             hidden = torch.nn.functional.gelu(self.ffn_in(x))
@@ -234,23 +239,22 @@ def _export_onnx(model: _ModelFile, path: Path) -> None:
             self.norm = norm("emb.ln")
             self.layers = torch.nn.ModuleList(Layer(i) for i in range(shape.layers))
 
-        def forward(self, embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            bias = (1.0 - mask)[:, None, None, :] * -1e4
+        def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
             x = self.norm(embeddings)
             for layer in self.layers:
-                x = layer(x, bias)
-            return (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+                x = layer(x)
+            return x.mean(1)
 
-    example = (torch.zeros(2, 5, shape.hidden), torch.ones(2, 5))
+    example = (torch.zeros(1, 5, shape.hidden),)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             Encoder().eval(),
             example,
             str(path),
-            input_names=["embeddings", "mask"],
+            input_names=["embeddings"],
             output_names=["mean"],
-            dynamic_axes={"embeddings": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}},
+            dynamic_axes={"embeddings": {1: "t"}},
             opset_version=17,
             dynamo=False,
         )
@@ -366,7 +370,5 @@ class E5Model:
     def _mean(self, ids: list[int], session: object) -> np.ndarray:
         """Returns the mean of the last hidden states of one window."""
         embeddings = dequantize(self._word[ids]) + self._positions[: len(ids)]
-        mask = np.ones((1, len(ids)), dtype=np.float32)
-        feed = {"embeddings": embeddings[None], "mask": mask}
-        (mean,) = session.run(None, feed)  # type: ignore[attr-defined]
+        (mean,) = session.run(None, {"embeddings": embeddings[None]})  # type: ignore[attr-defined]
         return mean[0]
