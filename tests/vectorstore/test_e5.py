@@ -103,3 +103,13 @@ def test_a_damaged_converted_model_is_converted_again(
     again = E5Model(SOURCE).encode(["Wer kommentiert?"], query=True)
     assert np.array_equal(again, expected)
     assert converted.stat().st_size > 1_000_000
+
+
+def test_an_unwritable_cache_folder_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("QA_CACHE_DIR", str(blocker / "cache"))
+    with pytest.raises(QAError, match="QA_CACHE_DIR"):
+        E5Model(SOURCE)
