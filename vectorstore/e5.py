@@ -44,7 +44,7 @@ __all__ = ["E5Model", "cache_dir", "dequantize"]
 log = logging.getLogger("qa")
 
 # Bump when the conversion changes what the cached ONNX file computes.
-_CONVERSION_VERSION = 2
+_CONVERSION_VERSION = 3
 _MAGIC = b"E5S1"
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])  # 18 bytes, packed
@@ -261,12 +261,12 @@ def _export_onnx(model: _ModelFile, path: Path) -> None:
             self.out_norm = norm(f"l{i}.oln")
 
         def heads(self, x: torch.Tensor) -> torch.Tensor:
-            return x.view(x.shape[0], x.shape[1], shape.heads, head_dim).transpose(1, 2)
+            return x.view(1, -1, shape.heads, head_dim).transpose(1, 2)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             q, k, v = self.heads(self.q(x)), self.heads(self.k(x)), self.heads(self.v(x))
             scores = q @ k.transpose(-1, -2) * head_dim**-0.5
-            context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(x.shape)
+            context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(1, -1, shape.hidden)
             x = self.attention_norm(x + self.attention_out(context))
             hidden = torch.nn.functional.gelu(self.ffn_in(x))
             return self.out_norm(x + self.ffn_out(hidden))
