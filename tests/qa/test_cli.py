@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -82,3 +83,18 @@ def test_serve_stops_at_start_when_the_model_cannot_load(tmp_path: Path) -> None
     out = run_qa("serve", "--index", str(tmp_path / "i"), "--port", "0")
     assert out.returncode == 2
     assert "cannot load embedding model" in out.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_a_bad_thread_setting_is_named(seed_index: qa.Index, value: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "qa", "ask", "Wer?", "--index", str(seed_index.path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={**os.environ, "QA_THREADS": value},
+    )
+    assert out.returncode == 2
+    assert "QA_THREADS must be a whole number" in out.stderr
+    assert "Traceback" not in out.stderr
