@@ -133,8 +133,6 @@ def _serve(args: argparse.Namespace) -> None:
         import ui
     except ImportError as exc:
         raise QAError(f"the UI needs gradio: pip install 'qa[ui]' ({exc})") from exc
-    # Several questions run at once here: one core each beats every core for each.
-    os.environ.setdefault("QA_THREADS", "1")
     index = Index.load(args.index)
     index.warm_up()  # the first visitor should not wait for the model to load
     login = f", login required for {len(credentials)} user(s)" if credentials else ""

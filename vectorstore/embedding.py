@@ -94,9 +94,7 @@ class Embedder(ABC):
 class PackagedEmbedder(Embedder):
     """A packaged model (``PACKAGED_MODELS``) on onnxruntime.
 
-    Questions run on ``QA_THREADS`` threads (default: every core, fastest for one caller;
-    ``qa serve`` sets 1, since it answers several questions at once); passages run on
-    every core.
+    Questions run on ``QA_THREADS`` threads (default 1); passages on every core.
     """
 
     def __init__(self, name: str) -> None:

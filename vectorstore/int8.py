@@ -74,8 +74,9 @@ class Int8Model:
         key: What the conversion depends on (source version, size, conversion version);
             a new key makes a new conversion.
         export: Writes the float32 ONNX model to the path it is given.
-        query_threads: onnxruntime threads per question (default: every core; a server
-            answering several at once does better with 1).
+        query_threads: onnxruntime threads per question (default 1: a second thread saves
+            about a millisecond only while it spins, which slows whatever else runs,
+            such as other questions in a server).
         passage_threads: Threads per passage (default: every core).
     """
 
@@ -94,7 +95,7 @@ class Int8Model:
         if not self.path.is_file():
             self._convert()
         cores = os.cpu_count() or 1
-        self._threads = {True: query_threads or cores, False: passage_threads or cores}
+        self._threads = {True: query_threads or 1, False: passage_threads or cores}
         self._sessions: dict[bool, object] = {}
         self._lock = threading.Lock()
 

