@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -36,6 +37,13 @@ _NUMBER_QUESTION = re.compile(
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Returns the (start, end) character spans of the sentences of ``text``."""
+    return list(_spans(text))
+
+
+# Passages that answer one question often answer the next: their sentences and terms are
+# kept (a few MB at most).
+@functools.lru_cache(maxsize=2048)
+def _spans(text: str) -> tuple[tuple[int, int], ...]:
     spans, start = [], 0
     for m in _BOUNDARY.finditer(text):
         end = m.end("close") if m.group("close") is not None else m.start()
@@ -46,7 +54,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, end))
         start = m.end()
     spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
+    return tuple((s, e) for s, e in spans if text[s:e].strip())
+
+
+@functools.lru_cache(maxsize=8192)
+def _terms(sentence: str) -> frozenset[str]:
+    return frozenset(tokenize(sentence))
 
 
 def _asks_for_number(question: str) -> bool:
@@ -54,7 +67,7 @@ def _asks_for_number(question: str) -> bool:
 
 
 def _sentence_score(weights: Mapping[str, float], sentence: str, numeric: bool) -> float:
-    terms = set(tokenize(sentence))
+    terms = _terms(sentence)
     score = 0.0
     for term, weight in weights.items():
         if term in terms:
@@ -81,7 +94,7 @@ def best_sentence(question: str, weights: Mapping[str, float], text: str) -> tup
         weights: The question's index terms (``vectorstore.lexical.tokenize``) and IDFs.
         text: The passage text.
     """
-    spans = sentence_spans(text) or [(0, len(text))]
+    spans = _spans(text) or ((0, len(text)),)
     if len(spans) == 1:
         return spans[0]
     numeric = _asks_for_number(question)
