@@ -58,8 +58,17 @@ def _spans(text: str) -> tuple[tuple[int, int], ...]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _terms(sentence: str) -> frozenset[str]:
-    return frozenset(tokenize(sentence))
+def _terms(sentence: str) -> tuple[frozenset[str], str]:
+    """Returns a sentence's terms, and its terms long enough to match in part, one a line."""
+    terms = frozenset(tokenize(sentence))
+    return terms, "\n".join(t for t in terms if len(t) >= _MIN_PART - 1)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parts(term: str) -> frozenset[str]:
+    """Returns the substrings of ``term`` that could be a sentence's term matched in part."""
+    n = len(term)
+    return frozenset(term[i:j] for i in range(n) for j in range(i + _MIN_PART - 1, n + 1))
 
 
 def _asks_for_number(question: str) -> bool:
@@ -67,14 +76,12 @@ def _asks_for_number(question: str) -> bool:
 
 
 def _sentence_score(weights: Mapping[str, float], sentence: str, numeric: bool) -> float:
-    terms = _terms(sentence)
+    terms, long_terms = _terms(sentence)
     score = 0.0
     for term, weight in weights.items():
         if term in terms:
             score += weight
-        elif len(term) >= _MIN_PART and any(
-            len(t) >= _MIN_PART - 1 and (term in t or t in term) for t in terms
-        ):
+        elif len(term) >= _MIN_PART and (term in long_terms or not terms.isdisjoint(_parts(term))):
             score += _PART_WEIGHT * weight  # one is part of the other: a compound
     if numeric and _DIGIT.search(sentence):
         score += _NUMBER_BONUS

@@ -47,3 +47,18 @@ def test_questions_for_numbers_prefer_sentences_with_numbers() -> None:
     assert best_sentence("Wie viele Reservisten?", weights, text) == second
     assert best_sentence("How many reservists?", weights, text) == second
     assert best_sentence("Welche Reservisten?", weights, text) == first
+
+
+def test_question_terms_match_inside_longer_words() -> None:
+    text = "Putin sprach. Die Teilmobilmachung wurde verkündet. Ende."
+    weights = {"mobilmach": 2.0, "putin": 0.5}
+    start, end = best_sentence("Mobilmachung Putin", weights, text)
+    assert text[start:end] == "Die Teilmobilmachung wurde verkündet."
+
+
+def test_short_words_do_not_match_in_part() -> None:
+    text = "Putin sprach. Der Mob tobte."
+    assert "mob" in tokenize(text)
+    weights = {"teilmobilmach": 2.0, "putin": 0.5}
+    start, end = best_sentence("Teilmobilmachung Putin", weights, text)
+    assert text[start:end] == "Putin sprach."
