@@ -10,6 +10,7 @@ is downloaded: the weights come from installed packages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -117,13 +118,20 @@ class Int8Model:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        cpu = ["CPUExecutionProvider"]
+        session = functools.partial(
+            ort.InferenceSession,
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+            # onnxruntime's fused SkipLayerNormalization kernel took 5x the time of its Add
+            # and LayerNormalization: without it, passages embed 10% faster, questions too.
+            disabled_optimizers=["SkipLayerNormFusion"],
+        )
         try:
-            return ort.InferenceSession(str(self.path), options, providers=cpu)
+            return session(str(self.path))
         except Exception as exc:  # a damaged cache file (onnxruntime's own error types)
             log.warning("converted model %s is unreadable (%s); converting again", self.path, exc)
             self._convert()
-            return ort.InferenceSession(str(self.path), options, providers=cpu)
+            return session(str(self.path))
 
     def _convert(self) -> None:
         """Exports and quantises the model; writes ``self.path`` atomically."""
