@@ -7,9 +7,12 @@ Example:
     ...     print(p.citation, p.highlight)
 """
 
+from qa.conversation import MAX_HISTORY_TURNS
 from qa.fusion import Fusion, SearchMode
-from qa.index import DEFAULT_INDEX_DIR, MAX_QUESTION_CHARS, Index, retrieve
+from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage
+from qa.query import MAX_QUESTION_CHARS
+from qa.relevance import MIN_RELEVANCE
 from vectorstore import (
     DEFAULT_MODEL,
     BuildReport,
@@ -24,7 +27,9 @@ from vectorstore import (
 __all__ = [
     "DEFAULT_INDEX_DIR",
     "DEFAULT_MODEL",
+    "MAX_HISTORY_TURNS",
     "MAX_QUESTION_CHARS",
+    "MIN_RELEVANCE",
     "BuildReport",
     "Fusion",
     "Index",

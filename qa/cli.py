@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from qa.index import DEFAULT_INDEX_DIR, Index
+from qa.relevance import MIN_RELEVANCE, NOT_ANSWERED
 from vectorstore import QAError
 
 __all__ = ["main"]
@@ -63,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
         "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
     )
     ask.add_argument("--json", action="store_true", help="print a JSON list of passages")
+    ask.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        metavar="QUESTION",
+        help="an earlier question of the same conversation, oldest first (repeatable)",
+    )
+    ask.add_argument(
+        "--min-relevance",
+        type=float,
+        default=None,
+        metavar="R",
+        help=f"drop passages below this relevance, 0 to 1 (suggested: {MIN_RELEVANCE})",
+    )
 
     serve = sub.add_parser("serve", help="serve the chat UI and the /retrieve API")
     serve.add_argument(
@@ -102,13 +117,17 @@ def _index(args: argparse.Namespace) -> None:
 
 
 def _ask(args: argparse.Namespace) -> None:
-    hits = Index.load(args.index).search(args.question, args.k)
+    hits = Index.load(args.index).search(
+        args.question, args.k, history=args.history, min_relevance=args.min_relevance
+    )
+    if not hits or hits[0].relevance < MIN_RELEVANCE:
+        print(f"qa: {NOT_ANSWERED}", file=sys.stderr)
     if args.json:
         json.dump([p.to_dict() for p in hits], sys.stdout, ensure_ascii=False, indent=2)
         print()
         return
     for rank, p in enumerate(hits, 1):
-        print(f"[{rank}] {p.citation}  (score {p.score:.3f})")
+        print(f"[{rank}] {p.citation}  (relevance {p.relevance:.2f}, score {p.score:.3f})")
         print(f"    {p.text}\n")
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from qa.conversation import CONTEXT_TURNS, check_history, dependence
 from qa.fusion import Fusion, SearchMode, fuse
 from qa.highlight import best_sentence
 from qa.passage import Passage
+from qa.query import check_k, check_min_relevance, check_question
+from qa.relevance import FEATURES, coverage, relevance
 from vectorstore import (
     DEFAULT_MODEL,
     BuildReport,
@@ -24,13 +29,9 @@ from vectorstore import (
 )
 from vectorstore.lexical import tokenize
 
-__all__ = ["DEFAULT_INDEX_DIR", "MAX_QUESTION_CHARS", "Index", "default_corpus", "retrieve"]
+__all__ = ["DEFAULT_INDEX_DIR", "Index", "default_corpus", "retrieve"]
 
 DEFAULT_INDEX_DIR = ".qa-index"
-# Embedding models read about 512 tokens (some 2,000 characters); longer questions cost
-# seconds to embed and would be cut anyway.
-MAX_QUESTION_CHARS = 2000
-_MAX_K = 1000
 
 
 def _default_model() -> str:
@@ -59,25 +60,78 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return rows[np.argsort(-scores[rows], kind="stable")]
 
 
-def _check_question(question: object) -> str:
-    if not isinstance(question, str):
-        raise ValueError(f"the question must be a string, not {type(question).__name__}")
-    if not question.strip():
-        raise ValueError("the question is empty: ask something, e.g. 'Wer hat die Wahl gewonnen?'")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise ValueError(
-            f"the question is too long ({len(question):,} characters; "
-            f"at most {MAX_QUESTION_CHARS:,}): ask about one thing"
+# How much of the previous question a dependent one takes (dependence 1): its vector,
+# added to the question's before normalising, and its terms' BM25 weight. Measured in
+# benchmarks/conversations.py.
+_CONTEXT_VECTOR = 0.8
+_CONTEXT_TERMS = 0.5
+_VECTOR_CACHE = 1024  # question vectors kept: a chat's earlier questions are embedded once
+_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_vectors_lock = threading.Lock()
+
+
+def _question_vectors(model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """Returns each text's question vector, embedding only those not embedded lately."""
+    with _vectors_lock:
+        missing = [t for t in dict.fromkeys(texts) if (model, t) not in _vectors]
+    fresh = get_embedder(model).encode_queries(missing) if missing else ()
+    out = {}
+    with _vectors_lock:
+        for text, vector in zip(missing, fresh, strict=True):
+            _vectors[(model, text)] = vector
+        for text in texts:
+            out[text] = _vectors[(model, text)]
+            _vectors.move_to_end((model, text))
+        while len(_vectors) > _VECTOR_CACHE:
+            _vectors.popitem(last=False)
+    return out
+
+
+@dataclass(frozen=True)
+class _Query:
+    """What is searched for: a question, with what it takes from the conversation.
+
+    Attributes:
+        text: The question as asked.
+        vector: The question vector, mixed with the previous question's if it depends on it.
+        weights: Each index term's BM25 weight: how often the question holds it, or less
+            for a term carried over from an earlier question.
+    """
+
+    text: str
+    vector: np.ndarray
+    weights: dict[str, float]
+
+    @classmethod
+    def alone(cls, text: str, vector: np.ndarray) -> _Query:
+        """Returns the query for ``text`` asked on its own."""
+        return cls(text, vector, dict(Counter(tokenize(text))))
+
+    def follow(self, text: str, vector: np.ndarray) -> _Query:
+        """Returns the query for ``text`` asked after this one."""
+        alpha = dependence(text)
+        if alpha == 0:
+            return _Query.alone(text, vector)
+        weights = dict(Counter(tokenize(text)))
+        mixed = vector + alpha * _CONTEXT_VECTOR * self.vector
+        for term, weight in self.weights.items():
+            if term not in weights:
+                weights[term] = alpha * _CONTEXT_TERMS * min(weight, 1.0)
+        return _Query(text, mixed / max(float(np.linalg.norm(mixed)), 1e-12), weights)
+
+
+def _queries(model: str, questions: Sequence[str], history: Sequence[str]) -> list[_Query]:
+    """Returns the query for each question, asked after the same ``history``."""
+    context = list(history[-CONTEXT_TURNS:])
+    vectors = _question_vectors(model, [*context, *questions])
+    previous = None
+    for text in context:
+        previous = (
+            previous.follow(text, vectors[text]) if previous else _Query.alone(text, vectors[text])
         )
-    return question
-
-
-def _check_k(k: object) -> int:
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise ValueError(f"k must be a whole number, not {k!r}")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, not {k}")
-    return min(k, _MAX_K)
+    if previous is None:
+        return [_Query.alone(q, vectors[q]) for q in questions]
+    return [previous.follow(q, vectors[q]) for q in questions]
 
 
 class Index:
@@ -205,7 +259,13 @@ class Index:
         self.search("warm-up", k=1)
 
     def search(
-        self, question: str, k: int = 5, *, mode: SearchMode = SearchMode.HYBRID
+        self,
+        question: str,
+        k: int = 5,
+        *,
+        mode: SearchMode = SearchMode.HYBRID,
+        history: Sequence[str] = (),
+        min_relevance: float | None = None,
     ) -> list[Passage]:
         """Returns the ``k`` passages that best answer ``question``, best first.
 
@@ -213,70 +273,122 @@ class Index:
             question: The question, in any language.
             k: Number of passages.
             mode: Hybrid (default), or one signal alone.
+            history: The earlier user questions of the same conversation, oldest first.
+                A follow-up ("Und wann war das?") takes context from them; a question
+                that stands alone gets exactly the results it gets without history.
+            min_relevance: Drop passages whose ``relevance`` is below this (0 to 1);
+                ``MIN_RELEVANCE`` is the suggested value. Default: keep all ``k``.
 
         Raises:
             ValueError: If the question is empty or longer than ``MAX_QUESTION_CHARS``,
-                or ``k`` < 1.
+                ``k`` < 1, ``history`` is not a list of at most ``MAX_HISTORY_TURNS``
+                strings of at most ``MAX_QUESTION_CHARS``, or ``min_relevance`` is not
+                in [0, 1].
         """
-        return self.batch_search([question], k, mode=mode)[0]
+        return self.batch_search(
+            [question], k, mode=mode, history=history, min_relevance=min_relevance
+        )[0]
 
     def batch_search(
-        self, questions: Sequence[str], k: int = 5, *, mode: SearchMode = SearchMode.HYBRID
+        self,
+        questions: Sequence[str],
+        k: int = 5,
+        *,
+        mode: SearchMode = SearchMode.HYBRID,
+        history: Sequence[str] = (),
+        min_relevance: float | None = None,
     ) -> list[list[Passage]]:
-        """Answers several questions at once (one embedding batch); see ``search``.
+        """Answers several questions, each asked after the same ``history``; see ``search``.
 
         Raises:
-            ValueError: If a question is empty or ``k`` < 1.
+            ValueError: As ``search``.
         """
-        questions = [_check_question(q) for q in questions]
-        k = _check_k(k)
+        questions = [check_question(q) for q in questions]
+        k = check_k(k)
         mode = SearchMode(mode)
+        history = check_history(history)
+        min_relevance = check_min_relevance(min_relevance)
         if not questions:
             return []
+        queries = _queries(self.model, questions, history)
+        return [
+            self._passages(query, *ranked, min_relevance)
+            for query, ranked in zip(queries, self._rank(queries, k, mode), strict=True)
+        ]
+
+    def _rank(
+        self, queries: Sequence[_Query], k: int, mode: SearchMode
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Returns each query's best ``k`` rows, their scores and their exact cosines."""
         snapshot = self._snapshot
         n = min(max(k, self.fusion.candidates), len(self))
         if mode is not SearchMode.LEXICAL:
-            vectors = get_embedder(snapshot.manifest.model).encode_queries(questions)
-            _, dense_rows = snapshot.dense.search(vectors, n)
-        results = []
-        for i, question in enumerate(questions):
-            terms = tokenize(question)
+            _, dense_rows = snapshot.dense.search(np.stack([q.vector for q in queries]), n)
+        ranked = []
+        for i, query in enumerate(queries):
+            if mode is not SearchMode.DENSE:
+                lexical = snapshot.lexical.scores(list(query.weights), query.weights)
             if mode is SearchMode.LEXICAL:
-                lexical = snapshot.lexical.scores(terms)
                 rows = _top(lexical, k)
                 scores = lexical[rows]
             else:
                 rows = dense_rows[i][dense_rows[i] >= 0]
                 if mode is SearchMode.HYBRID:
-                    lexical = snapshot.lexical.scores(terms)
                     rows = np.union1d(rows, _top(lexical, n))
-                # Exact cosines from the stored vectors, whatever index found the rows.
-                scores = np.asarray(snapshot.vectors[rows]) @ vectors[i]
+            # Exact cosines from the stored vectors, whatever index found the rows.
+            cosines = np.asarray(snapshot.vectors[rows]) @ query.vector
+            if mode is not SearchMode.LEXICAL:
+                scores = cosines
                 if mode is SearchMode.HYBRID:
-                    scores = fuse(scores, lexical[rows], self.fusion)
+                    scores = fuse(cosines, lexical[rows], self.fusion)
                 order = np.argsort(-scores, kind="stable")[:k]
-                rows, scores = rows[order], scores[order]
-            weights = snapshot.lexical.idf(set(terms))
-            results.append(
-                [
-                    self._passage(question, weights, int(r), float(s))
-                    for r, s in zip(rows, scores, strict=True)
-                ]
-            )
-        return results
+                rows, scores, cosines = rows[order], scores[order], cosines[order]
+            ranked.append((rows, scores, cosines))
+        return ranked
 
-    def _passage(self, question: str, weights: dict[str, float], row: int, score: float) -> Passage:
+    def _features(self, query: _Query, rows: np.ndarray, cosines: np.ndarray) -> np.ndarray:
+        """Returns the relevance evidence (``qa.relevance.FEATURES``) of each row."""
+        lexical = self._snapshot.lexical
+        idf = lexical.idf(query.weights)
+        return np.array(
+            [
+                [float(c), coverage(idf, query.weights, lexical.passage_terms(int(r)))]
+                for r, c in zip(rows, cosines, strict=True)
+            ]
+        ).reshape(-1, len(FEATURES))
+
+    def _passages(
+        self,
+        query: _Query,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        cosines: np.ndarray,
+        min_relevance: float | None,
+    ) -> list[Passage]:
+        """Turns ranked rows into passages with relevance and highlight."""
         snapshot = self._snapshot
-        p = snapshot.passages[row]
-        text = snapshot.passage_text(row)
-        return Passage(
-            source=snapshot.source_names[int(p["source"])],
-            line_start=int(p["line_start"]),
-            line_end=int(p["line_end"]),
-            text=text,
-            score=score,
-            highlight_span=best_sentence(question, weights, text),
-        )
+        relevances = relevance(self._features(query, rows, cosines))
+        # Terms carried over from earlier questions weigh less in the highlight too.
+        idf = snapshot.lexical.idf(query.weights)
+        weights = {t: idf[t] * min(w, 1.0) for t, w in query.weights.items()}
+        out = []
+        for row, score, rel in zip(rows, scores, relevances, strict=True):
+            if min_relevance is not None and rel < min_relevance:
+                continue
+            p = snapshot.passages[int(row)]
+            text = snapshot.passage_text(int(row))
+            out.append(
+                Passage(
+                    source=snapshot.source_names[int(p["source"])],
+                    line_start=int(p["line_start"]),
+                    line_end=int(p["line_end"]),
+                    text=text,
+                    score=float(score),
+                    relevance=float(rel),
+                    highlight_span=best_sentence(query.text, weights, text),
+                )
+            )
+        return out
 
 
 _default: dict[str, Index] = {}
@@ -284,20 +396,29 @@ _default_lock = threading.Lock()
 
 
 def retrieve(
-    question: str, k: int = 5, *, index_dir: str | os.PathLike[str] | None = None
+    question: str,
+    k: int = 5,
+    *,
+    history: Sequence[str] = (),
+    min_relevance: float | None = None,
+    index_dir: str | os.PathLike[str] | None = None,
 ) -> list[Passage]:
     """Searches the default index, building it over ``default_corpus()`` on first use.
 
     Args:
         question: The question.
         k: Number of passages.
+        history: The earlier questions of the conversation, oldest first (see ``search``).
+        min_relevance: Drop passages below this relevance (see ``search``).
         index_dir: The index folder; default ``$QA_INDEX`` or ``.qa-index``.
 
     Returns:
         The best passages, best first.
     """
-    _check_question(question)
-    _check_k(k)
+    check_question(question)
+    check_k(k)
+    check_history(history)
+    check_min_relevance(min_relevance)
     directory = os.fspath(index_dir or os.environ.get("QA_INDEX", DEFAULT_INDEX_DIR))
     with _default_lock:
         if directory not in _default:
@@ -306,4 +427,4 @@ def retrieve(
             else:
                 _default[directory] = Index.build([default_corpus()], directory)
         index = _default[directory]
-    return index.search(question, k)
+    return index.search(question, k, history=history, min_relevance=min_relevance)

@@ -17,7 +17,9 @@ class Passage:
         line_start: First line of the passage in the file (1-based).
         line_end: Last line of the passage in the file (1-based, inclusive).
         text: The passage text, exactly as it stands in those lines.
-        score: Relevance; higher is better. Comparable within one answer only.
+        score: Rank score; higher is better. Comparable within one answer only.
+        relevance: Estimated chance, 0 to 1, that the passage answers the question;
+            comparable across questions (see ``qa.MIN_RELEVANCE``).
         highlight_span: Character span in ``text`` of the sentence that best answers
             the question.
     """
@@ -27,6 +29,7 @@ class Passage:
     line_end: int
     text: str
     score: float
+    relevance: float = 0.0
     highlight_span: tuple[int, int] = (0, 0)
 
     @property
@@ -41,12 +44,13 @@ class Passage:
         return self.text[start:end]
 
     def to_dict(self) -> dict[str, Any]:
-        """Returns a JSON-ready dict: source, line_start, line_end, text, score, highlight."""
+        """Returns a JSON-ready dict of the fields, with ``highlight`` for its span."""
         return {
             "source": self.source,
             "line_start": self.line_start,
             "line_end": self.line_end,
             "text": self.text,
             "score": round(float(self.score), 6),
+            "relevance": round(float(self.relevance), 6),
             "highlight": self.highlight,
         }

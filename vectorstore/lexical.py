@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -170,11 +170,15 @@ class LexicalIndex:
             result[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return result
 
-    def scores(self, terms: Sequence[str]) -> np.ndarray:
+    def scores(
+        self, terms: Sequence[str], weights: Mapping[str, float] | None = None
+    ) -> np.ndarray:
         """Returns every passage's BM25 score for a question's terms (0 where none match).
 
         Args:
             terms: The question's index terms, from ``tokenize``.
+            weights: An optional weight per term (default 1): terms carried over from
+                earlier questions of a conversation count less than the question's own.
         """
         ids = self.term_ids(terms)
         if not ids:
@@ -184,5 +188,14 @@ class LexicalIndex:
         scores, indptr = self._bm25.scores, self._bm25.scores["indptr"]
         columns = [slice(indptr[i], indptr[i + 1]) for i in ids]
         rows = np.concatenate([scores["indices"][c] for c in columns])
-        weights = np.concatenate([scores["data"][c] for c in columns])
-        return np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)
+        values = np.concatenate([scores["data"][c] for c in columns])
+        if weights is not None:
+            known = [t for t in terms if t in self._bm25.vocab_dict]
+            factors = [weights.get(t, 1.0) for t in known]
+            values = values * np.repeat(factors, [c.stop - c.start for c in columns])
+        return np.bincount(rows, weights=values, minlength=self.size).astype(np.float32)
+
+    def passage_terms(self, row: int) -> frozenset[str]:
+        """Returns the distinct index terms of passage ``row``."""
+        ids, _ = self.passage_tokens(row, row + 1)
+        return frozenset(self.vocab[i] for i in np.unique(ids))

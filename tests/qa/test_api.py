@@ -61,7 +61,16 @@ def test_passage_is_frozen_and_serialisable(seed_index: qa.Index) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.score = 1.0  # type: ignore[misc]
     d = p.to_dict()
-    assert set(d) == {"source", "line_start", "line_end", "text", "score", "highlight"}
+    assert set(d) == {
+        "source",
+        "line_start",
+        "line_end",
+        "text",
+        "score",
+        "relevance",
+        "highlight",
+    }
+    assert 0.0 <= d["relevance"] <= 1.0
     assert d["highlight"] in d["text"] and d["highlight"]
     json.dumps(d)
 

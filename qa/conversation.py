@@ -1,0 +1,99 @@
+"""Follow-up questions: how much a question leans on the earlier questions of its chat.
+
+No generative model rewrites anything. A question is read for the signs that it points
+back (a third-person pronoun or a demonstrative, an opening "und …" / "and …", too few
+words of its own to stand alone), and those signs say how strongly the previous
+question's meaning and terms are mixed in: into the question vector for the dense side,
+and as down-weighted terms for BM25. A question that shows none of them is searched
+exactly as if it were asked alone, so a change of subject never suffers from the history.
+The weights are measured in benchmarks/conversations.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.query import MAX_QUESTION_CHARS
+from vectorstore.lexical import tokenize
+
+__all__ = ["CONTEXT_TURNS", "MAX_HISTORY_TURNS", "check_history", "dependence"]
+
+MAX_HISTORY_TURNS = 50  # a longer history is refused: it is not a conversation any more
+CONTEXT_TURNS = 2  # only the last few earlier questions lend context
+
+# Pronouns and adverbs that point back at something named before. "es", "das", "dies"
+# and English "that"/"this" are left out here: they are articles or expletives as often
+# ("Gibt es …", "das Treffen"); see _DEICTIC.
+# fmt: off
+_POINTERS = frozenset({
+    "er", "sie", "ihn", "ihm", "ihr", "ihnen", "ihre", "ihren", "ihrem", "ihrer", "ihres",
+    "dessen", "deren", "sein", "seine", "seinen", "seinem", "seiner", "seines",
+    "dort", "dorthin", "dabei", "dafür", "dagegen", "damit", "danach", "davon", "dazu",
+    "darauf", "darüber", "daran", "darum", "damals",
+    "diese", "dieser", "diesem", "diesen", "jene", "jener", "jenem", "jenen",
+    "he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs", "it", "its",
+    "then", "those", "these",
+})
+# fmt: on
+# A pronoun that is the last word of the question or is not followed by a capitalised word
+# (German nouns are capitalised): "Wann war das?", "ist das wichtig?", "How many were there?".
+_DEICTIC = re.compile(
+    r"\b(?:das|dies|es|this|that|there)\b(?=\s*[?.!]*\s*$|\s+[a-zäöüß])", re.IGNORECASE
+)
+# Openers of a question that continues the previous one: "Und wann?", "And why?",
+# "Was ist mit China?", "What about India?".
+_CONTINUES = re.compile(
+    r"^\W*(?:und|aber|auch|and|but|also|what about|how about|was ist mit|wie ist es mit"
+    r"|wie steht es mit|und was|und wie)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+_STANDALONE_TERMS = 3  # a question with fewer terms of its own rarely says what it is about
+
+
+def check_history(history: object) -> tuple[str, ...]:
+    """Returns the earlier questions of a conversation, validated, blank ones dropped.
+
+    Args:
+        history: The earlier user questions, oldest first: a list or tuple of strings.
+
+    Raises:
+        ValueError: If it is not a list of strings, has more than ``MAX_HISTORY_TURNS``
+            entries, or an entry is longer than ``MAX_QUESTION_CHARS``.
+    """
+    if isinstance(history, str) or not isinstance(history, Sequence):
+        raise ValueError(
+            f"history must be a list of earlier questions (strings), not {type(history).__name__}"
+        )
+    if len(history) > MAX_HISTORY_TURNS:
+        raise ValueError(
+            f"history has {len(history)} turns; at most {MAX_HISTORY_TURNS}: "
+            "start a new conversation"
+        )
+    for number, entry in enumerate(history, 1):
+        if not isinstance(entry, str):
+            raise ValueError(f"history entry {number} must be a string, not {type(entry).__name__}")
+        if len(entry) > MAX_QUESTION_CHARS:
+            raise ValueError(
+                f"history entry {number} is too long ({len(entry):,} characters; "
+                f"at most {MAX_QUESTION_CHARS:,})"
+            )
+    return tuple(entry for entry in history if entry.strip())
+
+
+def dependence(question: str) -> float:
+    """Returns how strongly ``question`` depends on the question before it, 0 to 1.
+
+    0 means it stands alone (searched exactly as if asked alone); 1 means it only makes
+    sense with the previous question ("Und wann war das?").
+    """
+    words = [w.casefold() for w in _WORD.findall(question)]
+    own_terms = len(tokenize(question))
+    continues = bool(_CONTINUES.search(question))
+    points_back = any(w in _POINTERS for w in words) or bool(_DEICTIC.search(question))
+    if continues or own_terms == 0:
+        return 1.0
+    if points_back:
+        return 1.0 if own_terms < _STANDALONE_TERMS else 0.5
+    return 0.0
