@@ -7,6 +7,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -238,6 +239,11 @@ class Index:
     def sources(self) -> tuple[str, ...]:
         """The indexed source names, sorted."""
         return self._snapshot.source_names
+
+    @property
+    def updated(self) -> datetime:
+        """When the loaded generation was published (UTC)."""
+        return self._snapshot.published
 
     def __len__(self) -> int:
         """Number of passages."""

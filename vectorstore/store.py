@@ -32,6 +32,7 @@ import stat
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,8 @@ class Snapshot:
         self.lexical = LexicalIndex.load(path, n)
         self.source_names = tuple(s.name for s in manifest.sources)
         self._by_name = {s.name: s for s in manifest.sources}
+        mtime = (path / MANIFEST).stat().st_mtime
+        self.published = datetime.fromtimestamp(mtime, tz=UTC)  # when it was written
 
     def passage_text(self, row: int) -> str:
         """Returns the text of passage ``row``."""
