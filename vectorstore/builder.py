@@ -4,7 +4,9 @@ Every file is first scanned (hashed and its encoding found, in blocks). Unchange
 (same bytes, chunking and model) keep their text, passages, vectors and terms, copied
 from the previous generation; new and changed files are decoded in paragraph-aligned
 blocks, chunked, tokenised and embedded in batches as they stream by; deleted files are
-dropped. The result is published as a new generation (see ``vectorstore.store``).
+dropped. A passage is embedded with its context (title and heading, see
+``vectorstore.chunking``) in front; its BM25 terms are those of its own text. The result
+is published as a new generation (see ``vectorstore.store``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from vectorstore.chunking import chunk_text
+from vectorstore.chunking import Chunker, embedding_text
 from vectorstore.dense import DenseKind, create_dense
 from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
@@ -142,7 +144,10 @@ class _Generation:
             self._pending = []
 
     def copy(self, old: Snapshot, r: SourceRecord, source: SourceFile) -> None:
-        """Carries an unchanged source over from the previous generation."""
+        """Carries an unchanged source over from the previous generation.
+
+        Its text, passage rows (kinds included), vectors and terms are copied as they are.
+        """
         self._flush()  # vectors stay in row order
         for start in range(r.byte_start, r.byte_end, _COPY_BYTES):
             self._docs.write(old.document_bytes(start, min(start + _COPY_BYTES, r.byte_end)))
@@ -163,11 +168,15 @@ class _Generation:
         self._add_record(source, r.sha256, r.byte_end - r.byte_start, n)
 
     def add(self, source: SourceFile) -> None:
-        """Decodes, chunks, tokenises and embeds a new or changed source."""
+        """Decodes, chunks, tokenises and embeds a new or changed source.
+
+        One ``Chunker`` reads all its blocks, so the title and heading carry across them.
+        """
         digest = hashlib.sha256()
         size = passages = line_base = 0
+        chunker = Chunker(self._settings.chunk_size, self._settings.chunk_overlap)
         for block in read_text(source, digest, _BLOCK_CHARS):
-            chunks = chunk_text(block, self._settings.chunk_size, self._settings.chunk_overlap)
+            chunks = chunker.chunk(block)
             data = block.encode("utf-8")
             rows = np.zeros(len(chunks), dtype=PASSAGE_DTYPE)
             byte_pos, char_pos = self.offset + size, 0
@@ -182,11 +191,13 @@ class _Generation:
                     line_base + c.line_end,
                     byte_pos,
                     end,
+                    c.kind,
                 )
                 terms = self._term_ids(tokenize(text))
                 self._tokens.append(terms)
                 self._lengths.append(np.array([len(terms)]))
-                self._pending.append(text)
+                embedded, _ = embedding_text(text, c.context)
+                self._pending.append(embedded)
             self._rows.append(rows)
             self._docs.write(data)
             size += len(data)

@@ -6,7 +6,8 @@ Layout of an index folder::
     .lock                 held by the one process that writes
     gen-<id>/             one complete, immutable generation
         manifest.json     format version, model, chunking, sources, file sizes
-        passages.npy      one row per passage: source id, lines, byte span in documents.bin
+        passages.npy      one row per passage: source id, lines, byte span in documents.bin,
+                          kind (vectorstore.chunking.PassageKind: text, caption, heading)
         documents.bin     every article's text, UTF-8, back to back
         vectors.npy       float32 unit vectors, one row per passage
         dense.faiss       the dense index over vectors.npy
@@ -38,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from vectorstore.chunking import PassageKind
 from vectorstore.dense import DenseIndex, DenseKind, load_dense
 from vectorstore.errors import (
     REBUILD_HINT,
@@ -57,7 +59,9 @@ __all__ = [
     "SourceRecord",
 ]
 
-FORMAT_VERSION = 4  # 2-4: vectors from the onnxruntime engine (vectorstore/int8.py)
+# 2-4: vectors from the onnxruntime engine (vectorstore/int8.py); 5: passage kinds, and
+# headings folded into passages and embedded as context (vectorstore/chunking.py).
+FORMAT_VERSION = 5
 PASSAGE_DTYPE = np.dtype(
     [
         ("source", "<i4"),
@@ -65,6 +69,7 @@ PASSAGE_DTYPE = np.dtype(
         ("line_end", "<i4"),
         ("byte_start", "<i8"),
         ("byte_end", "<i8"),
+        ("kind", "u1"),
     ]
 )
 MANIFEST = "manifest.json"
@@ -205,7 +210,10 @@ class Snapshot:
 
 
 def _check_spans(passages: np.ndarray, manifest: Manifest, documents: int) -> None:
-    """Raises ValueError unless every passage and source points inside the stored text."""
+    """Raises ValueError unless every passage and source points inside the stored text.
+
+    Every passage's kind must be a ``PassageKind`` too.
+    """
     sources = manifest.sources
     if any(not 0 <= r.byte_start <= r.byte_end <= documents for r in sources):
         raise ValueError(f"a source in {MANIFEST} points outside {DOCUMENTS}")
@@ -222,6 +230,8 @@ def _check_spans(passages: np.ndarray, manifest: Manifest, documents: int) -> No
         or (p["line_end"] < p["line_start"]).any()
     ):
         raise ValueError(f"{PASSAGES} holds rows that point outside the stored text")
+    if not np.isin(p["kind"], list(PassageKind)).all():
+        raise ValueError(f"{PASSAGES} holds passages of an unknown kind")
 
 
 class IndexDir:

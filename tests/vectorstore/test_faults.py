@@ -125,7 +125,7 @@ def test_latin1_and_cp1252_files_are_cited_on_the_right_lines(tmp_path: Path) ->
         "Letzte Zeile mit ß und ä.\n"
     )
     write(corpus / "latin1.txt", latin.encode("latin-1"))
-    cp1252 = "Preis: 5 € pro Stück\n\n„Zitat“ – sagte sie…\n"
+    cp1252 = "Preis: 5 € pro Stück.\n\n„Zitat“ – sagte sie…\n"
     write(corpus / "cp1252.txt", cp1252.encode("cp1252"))
     idx = qa.Index.build([corpus], tmp_path / "idx")
     assert idx.source_text(f"{corpus}/latin1.txt") == latin
@@ -265,7 +265,7 @@ def test_a_file_changed_between_builds_is_cited_from_its_new_text(tmp_path: Path
     # Lines inserted on top (every citation shifts), a paragraph rewritten, one file
     # truncated to one line, one rewritten with the same bytes (a new mtime only).
     first = corpus / "000.txt"
-    first.write_text("Neu\n\n\nVorspann.\n\n" + first.read_text(encoding="utf-8"), encoding="utf-8")
+    first.write_text("Neu.\n\n\nVorspann.\n\n" + first.read_text(encoding="utf-8"), encoding="utf-8")
     second = corpus / "001.txt"
     second.write_text(
         second.read_text(encoding="utf-8").replace("neue Vorhaben", "ganz\nandere\nPläne"),

@@ -10,6 +10,7 @@ import qa
 import vectorstore.builder
 from tests.conftest import write
 from vectorstore import IndexDir, build_index, get_embedder
+from vectorstore.chunking import PassageKind, chunk_text, embedding_text
 from vectorstore.dense import FLAT_MAX, DenseKind, create_dense, load_dense
 
 ARTICLES = {
@@ -38,10 +39,21 @@ def test_build_cites_sources_as_named_and_stores_the_text(corpus: Path, tmp_path
 def test_dense_search_equals_brute_force(seed_index: qa.Index) -> None:
     snapshot = IndexDir(seed_index.path).open()
     vectors = np.asarray(snapshot.vectors)
-    # Stored vectors are the model's embeddings of the stored passage texts.
-    texts = [snapshot.passage_text(i) for i in range(len(vectors))]
-    fresh = get_embedder(seed_index.model).encode_passages(texts[:8])
-    np.testing.assert_allclose(fresh, vectors[:8], atol=1e-5)
+    # Stored rows are the passages of the stored articles, with their kinds, and stored
+    # vectors the model's embeddings of their texts behind their contexts.
+    chunks = [
+        (text[c.start : c.end], c)
+        for name in snapshot.source_names
+        for text in [snapshot.source_text(name)]
+        for c in chunk_text(text)
+    ]
+    assert [t for t, _ in chunks] == [snapshot.passage_text(i) for i in range(len(vectors))]
+    assert [c.kind for _, c in chunks] == snapshot.passages["kind"].tolist()
+    with_context = [i for i, (_, c) in enumerate(chunks) if c.context]
+    rows = [0, 1, 2, 3, *with_context[:8]]
+    embedded = [embedding_text(text, c.context)[0] for text, c in (chunks[i] for i in rows)]
+    fresh = get_embedder(seed_index.model).encode_passages(embedded)
+    np.testing.assert_allclose(fresh, vectors[rows], atol=1e-5)
     for question in ["Teilmobilmachung Reservisten", "Nordstream 2 Pipeline", "Taxi in Indien"]:
         q = get_embedder(seed_index.model).encode_queries([question])[0]
         expected = np.argsort(-(vectors @ q), kind="stable")[:5]
@@ -99,6 +111,29 @@ def test_incremental_update(corpus: Path, tmp_path: Path) -> None:
     )
 
 
+def test_passage_kinds_are_stored_and_kept_by_updates(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    write(
+        corpus / "a.txt",
+        "Wetter am Wochenende\n\nEs wird warm.\n\n"
+        "Sonne über dem Rhein. Erika Muster / Agentur\n\nAusblick\n",
+    )
+    write(corpus / "b.txt", "Der Zug nach Hamburg hat Verspätung.\n")
+    index_dir = tmp_path / "idx"
+    build_index(index_dir, [str(corpus)])
+    before = IndexDir(index_dir).open()
+    kinds = [PassageKind.TEXT, PassageKind.CAPTION, PassageKind.HEADING, PassageKind.TEXT]
+    assert before.passages["kind"].tolist() == kinds
+    vectors = np.array(before.vectors[:3])
+
+    write(corpus / "b.txt", "Der Zug nach Berlin fällt aus.\n\nAn Bord\n")
+    report = build_index(index_dir, [str(corpus)])
+    assert report.unchanged == (f"{corpus}/a.txt",) and report.embedded == 2
+    after = IndexDir(index_dir).open()
+    assert after.passages["kind"].tolist() == [*kinds[:3], PassageKind.TEXT, PassageKind.HEADING]
+    np.testing.assert_array_equal(after.vectors[:3], vectors)
+
+
 def test_update_without_paths_rescans_the_recorded_folders(corpus: Path, tmp_path: Path) -> None:
     build_index(tmp_path / "idx", [str(corpus)])
     write(corpus / "e.txt", "Ein Nachtrag.\n")
@@ -119,8 +154,8 @@ def test_encodings_binary_and_empty_files(tmp_path: Path, caplog: pytest.LogCapt
     assert "empty" in skipped[f"{corpus}/empty.txt"]
     assert "binary.txt" in caplog.text and "empty.txt" in caplog.text
     hit = idx.search("Grüße aus Köln", k=1)[0]
-    assert (hit.source, hit.line_start, hit.line_end) == (f"{corpus}/latin1.txt", 3, 3)
-    assert hit.text == "Grüße aus Köln, sagte er."
+    assert (hit.source, hit.line_start, hit.line_end) == (f"{corpus}/latin1.txt", 1, 3)
+    assert hit.text == "Kopf\n\nGrüße aus Köln, sagte er."  # the title is folded in
 
 
 def test_missing_index_and_paths_give_clear_errors(tmp_path: Path) -> None:
@@ -136,6 +171,12 @@ def test_missing_index_and_paths_give_clear_errors(tmp_path: Path) -> None:
 
 def _current(index_dir: Path) -> Path:
     return index_dir / (index_dir / "CURRENT").read_text().strip()
+
+
+def _unknown_kind(gen: Path) -> None:
+    rows = np.load(gen / "passages.npy", allow_pickle=False)
+    rows["kind"][1] = max(PassageKind) + 1
+    np.save(gen / "passages.npy", rows, allow_pickle=False)  # same size: passes the size check
 
 
 @pytest.mark.parametrize(
@@ -156,8 +197,16 @@ def _current(index_dir: Path) -> Path:
             qa.IndexCorruptError,
         ),
         (lambda g: g.parent.joinpath("CURRENT").write_text("../../etc"), qa.IndexCorruptError),
+        (_unknown_kind, qa.IndexCorruptError),
     ],
-    ids=["truncated-vectors", "missing-faiss", "bad-manifest", "garbage-faiss", "bad-pointer"],
+    ids=[
+        "truncated-vectors",
+        "missing-faiss",
+        "bad-manifest",
+        "garbage-faiss",
+        "bad-pointer",
+        "unknown-passage-kind",
+    ],
 )
 def test_damaged_index_says_to_rebuild(corpus: Path, tmp_path: Path, damage, error) -> None:
     index_dir = tmp_path / "idx"
