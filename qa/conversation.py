@@ -38,9 +38,7 @@ _POINTERS = frozenset({
 # fmt: on
 # A pronoun that is the last word of the question or is not followed by a capitalised word
 # (German nouns are capitalised): "Wann war das?", "ist das wichtig?", "How many were there?".
-_DEICTIC = re.compile(
-    r"\b(?:das|dies|es|this|that|there)\b(?=\s*[?.!]*\s*$|\s+[a-zäöüß])", re.IGNORECASE
-)
+_DEICTIC = re.compile(r"\b(?i:das|dies|es|this|that|there)\b(?=\s*[?.!]*\s*$|\s+[a-zäöüß])")
 # Openers of a question that continues the previous one: "Und wann?", "And why?",
 # "Was ist mit China?", "What about India?".
 _CONTINUES = re.compile(
@@ -49,6 +47,14 @@ _CONTINUES = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+# Question words say what is asked, not what about: they do not count as the question's own.
+_QUESTION_TERMS = frozenset(
+    tokenize(
+        "wer wen wem wessen was wann wo woher wohin warum weshalb wieso wie viel viele "
+        "welche welcher welches womit wodurch wozu worüber wovon "
+        "who whom whose what when where why which how many much one"
+    )
+)
 _STANDALONE_TERMS = 3  # a question with fewer terms of its own rarely says what it is about
 
 
@@ -89,7 +95,7 @@ def dependence(question: str) -> float:
     sense with the previous question ("Und wann war das?").
     """
     words = [w.casefold() for w in _WORD.findall(question)]
-    own_terms = len(tokenize(question))
+    own_terms = sum(t not in _QUESTION_TERMS for t in tokenize(question))
     continues = bool(_CONTINUES.search(question))
     points_back = any(w in _POINTERS for w in words) or bool(_DEICTIC.search(question))
     if continues or own_terms == 0:

@@ -106,3 +106,26 @@ def test_a_bad_thread_setting_is_named(seed_index: qa.Index, value: str) -> None
     assert out.returncode == 2
     assert "QA_THREADS must be a whole number" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_ask_with_history_answers_the_follow_up(seed_index: qa.Index) -> None:
+    first = "Wen hat Putin zur Wahl beglückwünscht?"
+    follow_up = "Und wo hat er sich mit ihm solidarisiert?"
+    out = run_qa("ask", follow_up, "--history", first, "--index", str(seed_index.path), "--json")
+    assert out.returncode == 0, out.stderr
+    expected = seed_index.search(follow_up, k=5, history=[first])
+    assert [h["text"] for h in json.loads(out.stdout)] == [p.text for p in expected]
+
+
+def test_ask_says_on_stderr_when_no_article_answers(seed_index: qa.Index) -> None:
+    out = run_qa("ask", "Wer hat die Fußball-WM 2014 gewonnen?", "--index", str(seed_index.path))
+    assert out.returncode == 0, out.stderr
+    assert "do not seem to answer" in out.stderr
+    answered = run_qa("ask", "Wer kommentiert?", "--index", str(seed_index.path))
+    assert "do not seem to answer" not in answered.stderr
+
+
+def test_ask_refuses_a_bad_min_relevance(seed_index: qa.Index) -> None:
+    out = run_qa("ask", "Putin", "--min-relevance", "2", "--index", str(seed_index.path))
+    assert out.returncode == 2
+    assert "min_relevance" in out.stderr and "Traceback" not in out.stderr
