@@ -12,7 +12,7 @@ The weights are measured in benchmarks/conversations.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from qa.query import MAX_QUESTION_CHARS
 from vectorstore.lexical import tokenize
@@ -30,15 +30,30 @@ _POINTERS = frozenset({
     "er", "sie", "ihn", "ihm", "ihr", "ihnen", "ihre", "ihren", "ihrem", "ihrer", "ihres",
     "dessen", "deren", "sein", "seine", "seinen", "seinem", "seiner", "seines",
     "dort", "dorthin", "dabei", "dafür", "dagegen", "damit", "danach", "davon", "dazu",
-    "darauf", "darüber", "daran", "darum", "damals",
+    "darauf", "darüber", "daran", "darum", "damals", "sonst", "außerdem",
     "diese", "dieser", "diesem", "diesen", "jene", "jener", "jenem", "jenen",
+    "andere", "anderen", "anderer", "weitere", "weiteren", "weiterer", "solche", "solchen",
     "he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs", "it", "its",
-    "then", "those", "these",
+    "then", "those", "these", "such", "else", "another", "other", "others",
 })
+# Words that carry no subject of their own: question words, auxiliaries, pronouns (the
+# German ones are stopwords of the lexical index already).
+_FUNCTION_WORDS = (
+    "wer wen wem wessen was wann wo woher wohin warum weshalb wieso wie viel viele welche "
+    "welcher welches womit wodurch wozu worüber wovon wofür worauf woran wobei wogegen "
+    "woraus worum worin "
+    "who whom whose what when where why which how many much one ones "
+    "do does did done would could should can will shall may might must has have had having "
+    "is are was were been being am he she him her his hers it its i you we they them our "
+    "your so also too very more most else another other others"
+)
 # fmt: on
-# A pronoun that is the last word of the question or is not followed by a capitalised word
-# (German nouns are capitalised): "Wann war das?", "ist das wichtig?", "How many were there?".
-_DEICTIC = re.compile(r"\b(?i:das|dies|es|this|that|there)\b(?=\s*[?.!]*\s*$|\s+[a-zäöüß])")
+# A demonstrative that is not followed by a capitalised word (German nouns are
+# capitalised): "Wann war das?", "Ist das wichtig?", "Why did this happen?".
+_DEICTIC = re.compile(r"\b(?i:das|dies|this|that)\b(?=\W*$|\s+[a-zäöüß])")
+# Words that point back only at the end of a question ("Wann war es?", "Who says so?",
+# "Were they there?"); elsewhere they are expletives: "Gibt es …", "Were there …".
+_TRAILING = re.compile(r"\b(?i:es|there|so|too|auch|noch)\W*$")
 # Openers of a question that continues the previous one: "Und wann?", "And why?",
 # "Was ist mit China?", "What about India?".
 _CONTINUES = re.compile(
@@ -47,14 +62,7 @@ _CONTINUES = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
-# Question words say what is asked, not what about: they do not count as the question's own.
-_QUESTION_TERMS = frozenset(
-    tokenize(
-        "wer wen wem wessen was wann wo woher wohin warum weshalb wieso wie viel viele "
-        "welche welcher welches womit wodurch wozu worüber wovon "
-        "who whom whose what when where why which how many much one"
-    )
-)
+_FUNCTION_TERMS = frozenset(tokenize(_FUNCTION_WORDS))
 _STANDALONE_TERMS = 3  # a question with fewer terms of its own rarely says what it is about
 
 
@@ -88,18 +96,28 @@ def check_history(history: object) -> tuple[str, ...]:
     return tuple(entry for entry in history if entry.strip())
 
 
-def dependence(question: str) -> float:
+def dependence(question: str, previous: Collection[str] = ()) -> float:
     """Returns how strongly ``question`` depends on the question before it, 0 to 1.
 
     0 means it stands alone (searched exactly as if asked alone); 1 means it only makes
     sense with the previous question ("Und wann war das?").
+
+    Args:
+        question: The question.
+        previous: The index terms of the question before it.
     """
     words = [w.casefold() for w in _WORD.findall(question)]
-    own_terms = sum(t not in _QUESTION_TERMS for t in tokenize(question))
-    continues = bool(_CONTINUES.search(question))
-    points_back = any(w in _POINTERS for w in words) or bool(_DEICTIC.search(question))
-    if continues or own_terms == 0:
+    terms = [t for t in tokenize(question) if t not in _FUNCTION_TERMS]
+    own_terms = len(terms)
+    points_back = (
+        any(w in _POINTERS for w in words)
+        or bool(_DEICTIC.search(question))
+        or bool(_TRAILING.search(question))
+    )
+    if _CONTINUES.search(question) or own_terms <= 1:
         return 1.0
     if points_back:
         return 1.0 if own_terms < _STANDALONE_TERMS else 0.5
+    if own_terms <= _STANDALONE_TERMS and not set(previous).isdisjoint(terms):
+        return 0.5  # a short question on the same subject: "the report", "der Bericht"
     return 0.0

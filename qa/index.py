@@ -110,7 +110,7 @@ class _Query:
 
     def follow(self, text: str, vector: np.ndarray) -> _Query:
         """Returns the query for ``text`` asked after this one."""
-        alpha = dependence(text)
+        alpha = dependence(text, {t for t, w in self.weights.items() if w >= 1})
         if alpha == 0:
             return _Query.alone(text, vector)
         weights = dict(Counter(tokenize(text)))
@@ -356,9 +356,14 @@ class Index:
         """Returns the relevance evidence (``qa.relevance.FEATURES``) of each row."""
         lexical = self._snapshot.lexical
         idf = lexical.idf(query.weights)
+        mean, spread = self._snapshot.cosine_spread(query.vector)
         return np.array(
             [
-                [float(c), coverage(idf, query.weights, lexical.passage_terms(int(r)))]
+                [
+                    float(c),
+                    coverage(idf, query.weights, lexical.passage_terms(int(r))),
+                    (float(c) - mean) / spread,
+                ]
                 for r, c in zip(rows, cosines, strict=True)
             ]
         ).reshape(-1, len(FEATURES))

@@ -31,6 +31,7 @@ from vectorstore.sources import SkippedFile, SourceFile, discover, read_text, sc
 from vectorstore.store import (
     DENSE,
     DOCUMENTS,
+    MOMENTS,
     PASSAGE_DTYPE,
     PASSAGES,
     VECTORS,
@@ -38,6 +39,7 @@ from vectorstore.store import (
     Manifest,
     Snapshot,
     SourceRecord,
+    write_moments,
 )
 
 __all__ = ["BuildReport", "BuildSettings", "build_index"]
@@ -239,8 +241,10 @@ class _Generation:
         LexicalIndex.build(list(self._vocab), tokens, offsets).save(self._tmp)
         kind = self._settings.dense_kind.resolve(len(rows))
         dense = create_dense(kind, self._embedder.dim, len(rows))
-        dense.add(np.load(self._tmp / VECTORS, mmap_mode="r"))
+        vectors = np.load(self._tmp / VECTORS, mmap_mode="r")
+        dense.add(vectors)
         dense.save(self._tmp / DENSE)
+        write_moments(vectors, self._tmp / MOMENTS)
         return kind
 
 

@@ -1,0 +1,221 @@
+"""Follow-up questions: conversations over the seeds and XQuAD-de, turn by turn.
+
+Two sets of conversations (``benchmarks/eval/README.md`` says how they were made):
+
+- hand-written: ``benchmarks/eval/conversations.json``, German and English, over the seeds
+  and XQuAD-de, with follow-ups (pronouns, ellipsis, "und …") and topic switches;
+- derived: ``benchmarks/eval/conversations_xquad_auto.json``, two XQuAD-de questions about
+  one paragraph, the second's named subject replaced by a pronoun.
+
+Every turn after the first is asked three ways: alone (no history), naively (the previous
+question pasted in front of it) and as qa does it (``search(question, history=...)``).
+A hit is a passage of the gold file whose lines overlap the gold lines. Reports hit@1 and
+hit@5 for follow-up turns, and for switch turns hit@1 against the same questions asked
+alone, and writes the "Conversations" section of benchmarks/RESULTS.md.
+
+``--grid`` also measures qa's two context weights (how much of the previous question's
+vector and terms a dependent question takes) on the derived set, to choose them there and
+check them on the hand-written one.
+
+Usage:
+    .venv/bin/python benchmarks/conversations.py [--grid]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from common import REPO, command_line, machine_info, replace_section, today
+from xquad_de import DATA, DEFAULT_XQUAD, prepare_xquad
+
+EVAL = REPO / "benchmarks" / "eval"
+RESULTS = REPO / "benchmarks" / "results"
+SECTION = "Conversations"
+K = 10
+SETS = {
+    "hand-written": "conversations.json",
+    "derived from XQuAD-de": "conversations_xquad_auto.json",
+}
+TARGETS = {"followup_hit@1": 0.85, "followup_hit@5": 0.95, "switch_drop": 0.02}
+WAYS = ("alone", "naive", "qa")
+
+Search = Callable[[str, Sequence[str]], list[Any]]
+
+
+def _hit_rank(hits: Sequence[Any], turn: dict[str, Any]) -> int | None:
+    first, last = turn["lines"]
+    for rank, p in enumerate(hits[:K], 1):
+        if Path(p.source).name == Path(turn["source"]).name and (
+            p.line_start <= last and p.line_end >= first
+        ):
+            return rank
+    return None
+
+
+def evaluate(
+    conversations: Sequence[dict[str, Any]], indexes: dict[str, Any]
+) -> dict[str, dict[str, list[int | None]]]:
+    """Returns the gold rank of every later turn, by turn kind and way of asking.
+
+    Args:
+        conversations: Conversations as in ``benchmarks/eval/conversations.json``.
+        indexes: The ``qa.Index`` of each corpus ("seeds", "xquad").
+    """
+    ranks: dict[str, dict[str, list[int | None]]] = {}
+    for conversation in conversations:
+        index = indexes[conversation["corpus"]]
+        turns = conversation["turns"]
+        for number, turn in enumerate(turns[1:], 1):
+            history = [t["question"] for t in turns[:number]]
+            question = turn["question"]
+            asked = {
+                "alone": index.search(question, K),
+                "naive": index.search(f"{history[-1]} {question}", K),
+                "qa": index.search(question, K, history=history),
+            }
+            by_way = ranks.setdefault(turn["kind"], {way: [] for way in WAYS})
+            for way, hits in asked.items():
+                by_way[way].append(_hit_rank(hits, turn))
+    return ranks
+
+
+def _share(ranks: Sequence[int | None], at: int) -> float:
+    return sum(r is not None and r <= at for r in ranks) / max(len(ranks), 1)
+
+
+def summary(ranks: dict[str, dict[str, list[int | None]]]) -> dict[str, float]:
+    """Returns the headline figures: follow-up hit@1/@5 per way, switch hit@1 per way."""
+    out: dict[str, float] = {}
+    for kind in ("followup", "switch"):
+        for way in WAYS:
+            r = ranks.get(kind, {}).get(way, [])
+            out[f"{kind}_{way}_hit@1"] = _share(r, 1)
+            out[f"{kind}_{way}_hit@5"] = _share(r, 5)
+        out[f"{kind}_n"] = len(ranks.get(kind, {}).get("qa", []))
+    out["switch_drop"] = out["switch_alone_hit@1"] - out["switch_qa_hit@1"]
+    return out
+
+
+def table(figures: dict[str, dict[str, float]]) -> str:
+    """The markdown table: one row per set and way of asking."""
+    head = [
+        "set",
+        "asked",
+        "follow-ups",
+        "follow-up hit@1",
+        "follow-up hit@5",
+        "switches",
+        "switch hit@1",
+        "switch hit@5",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    labels = {"alone": "alone", "naive": "previous question pasted in front", "qa": "qa (history)"}
+    for name, s in figures.items():
+        for way in WAYS:
+            lines.append(
+                f"| {name} | {labels[way]} | {s['followup_n']:.0f} | "
+                f"{s[f'followup_{way}_hit@1']:.3f} | {s[f'followup_{way}_hit@5']:.3f} | "
+                f"{s['switch_n']:.0f} | {s[f'switch_{way}_hit@1']:.3f} | "
+                f"{s[f'switch_{way}_hit@5']:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def grid(conversations: Sequence[dict[str, Any]], indexes: dict[str, Any]) -> list[str]:
+    """Measures qa's context weights on ``conversations``; returns table lines."""
+    import qa.index as qa_index
+
+    lines = [
+        "| vector weight | term weight | follow-up hit@1 | follow-up hit@5 |",
+        "|---|---|---|---|",
+    ]
+    saved = qa_index._CONTEXT_VECTOR, qa_index._CONTEXT_TERMS
+    try:
+        for vector, terms in itertools.product((0.4, 0.6, 0.8, 1.0, 1.2), (0.0, 0.25, 0.5, 1.0)):
+            qa_index._CONTEXT_VECTOR, qa_index._CONTEXT_TERMS = vector, terms
+            s = summary(evaluate(conversations, indexes))
+            lines.append(
+                f"| {vector} | {terms} | {s['followup_qa_hit@1']:.3f} | "
+                f"{s['followup_qa_hit@5']:.3f} |"
+            )
+            print(lines[-1], flush=True)
+    finally:
+        qa_index._CONTEXT_VECTOR, qa_index._CONTEXT_TERMS = saved
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the conversations; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--grid", action="store_true", help="measure the context weights")
+    args = parser.parse_args(argv)
+    meta = {"date": today(), "command": command_line(), "machine": machine_info()}
+    import qa
+    import qa.index as qa_index
+
+    os.chdir(REPO)
+    prepare_xquad(DEFAULT_XQUAD, DATA / "xquad-de")
+    indexes = {
+        "seeds": qa.Index.build(["seeds"], "benchmarks/data/index-seeds-multilingual-e5-small"),
+        "xquad": qa.Index.build(
+            ["benchmarks/data/xquad-de"], "benchmarks/data/index-multilingual-e5-small"
+        ),
+    }
+    sets = {
+        name: json.loads((EVAL / file).read_text(encoding="utf-8")) for name, file in SETS.items()
+    }
+    figures = {name: summary(evaluate(c, indexes)) for name, c in sets.items()}
+    hand = figures["hand-written"]
+    checks = [
+        ("follow-up hit@1", hand["followup_qa_hit@1"], TARGETS["followup_hit@1"], "≥"),
+        ("follow-up hit@5", hand["followup_qa_hit@5"], TARGETS["followup_hit@5"], "≥"),
+        ("switch hit@1 below alone", hand["switch_drop"], TARGETS["switch_drop"], "≤"),
+    ]
+    lines = [
+        f"Measured {meta['date']} with `{meta['command']}`.",
+        "",
+        f"Conversations: hand-written {len(sets['hand-written'])} "
+        f"(`benchmarks/eval/conversations.json`), derived "
+        f"{len(sets['derived from XQuAD-de'])} (`benchmarks/eval/conversations_xquad_auto.json`"
+        f"; how: `benchmarks/eval/README.md`). Every turn after the first is asked alone, "
+        f"with the previous question pasted in front, and with `history=` (qa's context "
+        f"weights: vector {qa_index._CONTEXT_VECTOR}, terms {qa_index._CONTEXT_TERMS}). "
+        f"A hit is a passage of the gold file overlapping the gold lines (k={K}).",
+        "",
+        table(figures),
+        "",
+        "Targets on the hand-written set:",
+        "",
+        *[
+            f"- {'✅' if (v >= goal if op == '≥' else v <= goal) else '❌'} {label}: "
+            f"{v:.3f} (target {op} {goal})"
+            for label, v, goal, op in checks
+        ],
+    ]
+    if args.grid:
+        lines += [
+            "",
+            "Context weights on the derived set (`--grid`; chosen there, checked on the "
+            "hand-written set above):",
+            "",
+            *grid(sets["derived from XQuAD-de"], indexes),
+        ]
+    body = "\n".join(lines)
+    print(body)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "conversations.json").write_text(
+        json.dumps({**meta, "figures": figures}, indent=1) + "\n", encoding="utf-8"
+    )
+    replace_section(SECTION, body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""Relevance calibration: fits ``qa.relevance``'s model and measures its threshold.
+
+``Passage.relevance`` is a logistic model over evidence that does not depend on the other
+candidates (``qa.relevance.FEATURES``). This script fits it and checks it:
+
+- XQuAD-de is split by article: even-numbered articles calibrate, odd ones check.
+- Answerable: every XQuAD-de question (German, and the English translations) over an
+  index of all 48 articles; a candidate is positive when it cites the gold paragraph.
+- Unanswerable, off-topic: the same questions over an index of the other half's articles
+  only (their own article is missing), every candidate negative.
+- Unanswerable, on-topic: questions about the seeds' subject that no seed answers
+  (``benchmarks/eval/unanswerable.json``), over an index of the seeds; check only.
+- Answerable seed questions (``benchmarks/eval/seed_questions.json``): check only.
+
+The model is fitted (logistic regression, Newton's method) on the top-10 candidates of the
+calibration questions; the threshold is the relevance that 95% of the answerable
+calibration questions' first passages reach. The script prints both in the form
+``qa/relevance.py`` holds them, reports the code's current values on the check half with
+the whole trade-off curve, and writes the "Relevance" section of benchmarks/RESULTS.md.
+
+Usage:
+    .venv/bin/python benchmarks/relevance.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from common import REPO, command_line, machine_info, replace_section, today, write_if_changed
+from xquad_de import DATA, DEFAULT_EN, DEFAULT_XQUAD, Question, load_english, prepare_xquad
+
+EVAL = REPO / "benchmarks" / "eval"
+RESULTS = REPO / "benchmarks" / "results"
+SECTION = "Relevance"
+K = 10
+KEEP = 0.95  # share of answerable calibration questions that keep their first passage
+TARGETS = {"answerable_kept": 0.95, "off_topic_below": 0.95, "on_topic_below": 0.70}
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The top-K passages of one question: relevance evidence, label, model relevance."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    relevance: np.ndarray
+
+
+def _half(question: Question) -> int:
+    """0 for calibration (even-numbered article), 1 for the check."""
+    return int(question.file[:2]) % 2
+
+
+def _subset(folder: Path, files: set[str], target: Path) -> Path:
+    """Writes the articles named in ``files`` into ``target`` (for an index without the rest)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(folder.glob("*.txt")):
+        if path.name in files:
+            write_if_changed(target / path.name, path.read_text(encoding="utf-8"))
+        elif (target / path.name).exists():
+            (target / path.name).unlink()
+    return target
+
+
+def _rel(path: Path) -> str:
+    return str(path.resolve().relative_to(REPO))
+
+
+def collect(index: object, questions: Sequence[Question], answerable: bool) -> list[Candidates]:
+    """Returns each question's top-K candidates with their evidence and labels.
+
+    Args:
+        index: A ``qa.Index``.
+        questions: The questions.
+        answerable: Whether the index holds their articles (else every label is 0).
+    """
+    from qa.index import _queries
+
+    out = []
+    queries = _queries(index.model, [q.text for q in questions], ())  # type: ignore[attr-defined]
+    ranked = index._rank(queries, K, "hybrid")  # type: ignore[attr-defined]
+    for question, query, (rows, scores, cosines) in zip(questions, queries, ranked, strict=True):
+        passages = index._passages(query, rows, scores, cosines, None)  # type: ignore[attr-defined]
+        labels = np.array(
+            [
+                answerable
+                and Path(p.source).name == question.file
+                and p.line_start <= question.lines[1]
+                and p.line_end >= question.lines[0]
+                for p in passages
+            ],
+            dtype=np.float64,
+        )
+        features = index._features(query, rows, cosines)  # type: ignore[attr-defined]
+        out.append(Candidates(features, labels, np.array([p.relevance for p in passages])))
+    return out
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[float, np.ndarray]:
+    """Fits ``P(y=1) = sigmoid(b + x @ w)`` by Newton's method; returns ``(b, w)``."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    beta = np.zeros(design.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-design @ beta))
+        gradient = design.T @ (p - y) + l2 * np.r_[0, beta[1:]]
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + l2 * np.diag(
+            np.r_[0, np.ones(len(beta) - 1)]
+        )
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return float(beta[0]), beta[1:]
+
+
+def _first(candidates: Sequence[Candidates], model: tuple[float, np.ndarray] | None) -> np.ndarray:
+    """The first passage's relevance per question, by ``model`` or as qa computed it."""
+    if model is None:
+        return np.array([c.relevance[0] if len(c.relevance) else 0.0 for c in candidates])
+    bias, weights = model
+    return np.array(
+        [
+            1 / (1 + np.exp(-(bias + c.features[0] @ weights))) if len(c.labels) else 0.0
+            for c in candidates
+        ]
+    )
+
+
+def curve_rows(groups: dict[str, np.ndarray], thresholds: Sequence[float]) -> list[list[str]]:
+    """Rows of the trade-off table: per threshold, each group's share kept or below."""
+    rows = []
+    for t in thresholds:
+        cells = [f"{t:.2f}"]
+        for name, first in groups.items():
+            share = (first >= t).mean() if name.startswith("answerable") else (first < t).mean()
+            cells.append(f"{share:.3f}")
+        rows.append(cells)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the calibration and the check; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD)
+    args = parser.parse_args(argv)
+    meta = {"date": today(), "command": command_line(), "machine": machine_info()}
+    import qa
+    from qa import relevance as model
+
+    os.chdir(REPO)
+    german = prepare_xquad(args.xquad.resolve(), DATA / "xquad-de")
+    questions = german + load_english(DEFAULT_EN, german)
+    halves: dict[int, list[Question]] = {0: [], 1: []}
+    for q in questions:
+        halves[_half(q)].append(q)
+    files = {h: {q.file for q in halves[h]} for h in halves}
+    full = qa.Index.build([_rel(DATA / "xquad-de")], _rel(DATA / "index-multilingual-e5-small"))
+    # The index for a half's off-topic questions holds only the other half's articles.
+    without = {
+        h: qa.Index.build(
+            [_rel(_subset(DATA / "xquad-de", files[1 - h], DATA / f"xquad-de-half{1 - h}"))],
+            _rel(DATA / f"index-xquad-half{1 - h}"),
+        )
+        for h in halves
+    }
+    seeds = qa.Index.build(["seeds"], _rel(DATA / "index-seeds-multilingual-e5-small"))
+    seed_questions = json.loads((EVAL / "seed_questions.json").read_text(encoding="utf-8"))
+    seed_set = [
+        Question(s["id"], s["question"], Path(s["source"]).name, tuple(s["lines"]), (s["answer"],))
+        for s in seed_questions
+    ]
+    on_topic = json.loads((EVAL / "unanswerable.json").read_text(encoding="utf-8"))
+    on_topic_set = [Question(u["id"], u["question"], "", (0, 0), ()) for u in on_topic]
+
+    answerable = {h: collect(full, halves[h], True) for h in halves}
+    off_topic = {h: collect(without[h], halves[h], False) for h in halves}
+    seeds_answerable = collect(seeds, seed_set, True)
+    seeds_unanswerable = collect(seeds, on_topic_set, False)
+
+    train = answerable[0] + off_topic[0]
+    x = np.vstack([c.features for c in train if len(c.labels)])
+    y = np.concatenate([c.labels for c in train])
+    fitted = fit_logistic(x, y)
+    first_calibration = _first(answerable[0], fitted)
+    threshold = float(np.quantile(first_calibration, 1 - KEEP))
+    bias, weights = fitted
+    print("fitted on", len(y), "candidates of", len(answerable[0]), "calibration questions:")
+    print(f"_BIAS = {bias:.3f}")
+    print(f"_WEIGHTS = np.array([{', '.join(f'{w:.3f}' for w in weights)}])  # {model.FEATURES}")
+    print(f"MIN_RELEVANCE = {threshold:.2f}")
+
+    in_code = (model._BIAS, model._WEIGHTS, model.MIN_RELEVANCE)
+    matches = (
+        abs(in_code[0] - bias) < 0.01
+        and np.allclose(in_code[1], weights, atol=0.01)
+        and abs(in_code[2] - round(threshold, 2)) < 1e-9
+    )
+    groups = {
+        "answerable, check half (DE+EN)": _first(answerable[1], fitted),
+        "answerable seeds questions": _first(seeds_answerable, fitted),
+        "off-topic, check half": _first(off_topic[1], fitted),
+        "on-topic unanswerable (seeds)": _first(seeds_unanswerable, fitted),
+    }
+    de_check = np.array([not q.qid.startswith("en-") for q in halves[1]])
+    t = round(threshold, 2)
+    results = {
+        "answerable_kept": float((groups["answerable, check half (DE+EN)"] >= t).mean()),
+        "answerable_kept_de": float(
+            (groups["answerable, check half (DE+EN)"][de_check] >= t).mean()
+        ),
+        "answerable_kept_en": float(
+            (groups["answerable, check half (DE+EN)"][~de_check] >= t).mean()
+        ),
+        "seeds_answerable_kept": float((groups["answerable seeds questions"] >= t).mean()),
+        "off_topic_below": float((groups["off-topic, check half"] < t).mean()),
+        "on_topic_below": float((groups["on-topic unanswerable (seeds)"] < t).mean()),
+    }
+    head = ["threshold", *groups]
+    table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    thresholds = sorted({*np.round(np.arange(0.05, 1.0, 0.05), 2), round(t, 2)})
+    for cells in curve_rows(groups, thresholds):
+        bold = float(cells[0]) == round(t, 2)
+        table.append("| " + " | ".join(f"**{c}**" if bold else c for c in cells) + " |")
+    checks = [
+        ("answerable questions keep their first passage", "answerable_kept", True),
+        ("off-topic questions fall below", "off_topic_below", True),
+        ("on-topic unanswerable questions fall below", "on_topic_below", True),
+    ]
+    lines = [
+        f"Measured {meta['date']} with `{meta['command']}`.",
+        "",
+        f"Fitted on the calibration half (even-numbered XQuAD-de articles, "
+        f"{len(answerable[0])} questions, {len(y)} candidates): features "
+        f"{', '.join(model.FEATURES)}, bias {bias:.3f}, weights "
+        f"{[round(float(w), 3) for w in weights]}, threshold `MIN_RELEVANCE` = {t} "
+        f"({'as qa/relevance.py has them' if matches else 'NOT what qa/relevance.py has'}).",
+        "",
+        f"Checked on the other half ({len(halves[1])} questions, German and English) and on "
+        f"the seeds: {len(seed_set)} answerable questions "
+        f"(`benchmarks/eval/seed_questions.json`) and {len(on_topic_set)} on-topic "
+        f"questions no seed answers (`benchmarks/eval/unanswerable.json`). A question keeps "
+        f"its answer when its first passage (k={K}) has relevance at or above the threshold; "
+        f"answerable = its article is indexed, off-topic = an index of the other half's "
+        f"articles only.",
+        "",
+        *[
+            f"- {'✅' if results[key] >= TARGETS[key] else '❌'} {label}: "
+            f"{results[key]:.3f} (target ≥ {TARGETS[key]})"
+            for label, key, _ in checks
+        ],
+        f"- answerable, German {results['answerable_kept_de']:.3f}, English "
+        f"{results['answerable_kept_en']:.3f}; answerable seed questions kept: "
+        f"{results['seeds_answerable_kept']:.3f}",
+        "",
+        "Trade-off (share kept for answerable rows, share below for unanswerable rows; the "
+        "code's threshold in bold):",
+        "",
+        *table,
+    ]
+    body = "\n".join(lines)
+    print(body)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "relevance.json").write_text(
+        json.dumps(
+            {**meta, "fit": {"bias": bias, "weights": list(weights), "threshold": threshold}}
+            | {"results": results},
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    replace_section(SECTION, body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
