@@ -34,7 +34,7 @@ _POINTERS = frozenset({
     "diese", "dieser", "diesem", "diesen", "jene", "jener", "jenem", "jenen",
     "andere", "anderen", "anderer", "weitere", "weiteren", "weiterer", "solche", "solchen",
     "he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs", "it", "its",
-    "then", "those", "these", "such", "else", "another", "other", "others",
+    "then", "those", "these", "such", "else", "another", "other", "others", "es", "there",
 })
 # Words that carry no subject of their own: question words, auxiliaries, pronouns (the
 # German ones are stopwords of the lexical index already).
@@ -51,9 +51,15 @@ _FUNCTION_WORDS = (
 # A demonstrative that is not followed by a capitalised word (German nouns are
 # capitalised): "Wann war das?", "Ist das wichtig?", "Why did this happen?".
 _DEICTIC = re.compile(r"\b(?i:das|dies|this|that)\b(?=\W*$|\s+[a-zäöüß])")
-# Words that point back only at the end of a question ("Wann war es?", "Who says so?",
-# "Were they there?"); elsewhere they are expletives: "Gibt es …", "Were there …".
-_TRAILING = re.compile(r"\b(?i:es|there|so|too|auch|noch)\W*$")
+# Words that point back only at the end of a question: "Who says so?", "Warum auch?".
+_TRAILING = re.compile(r"\b(?i:so|too|auch|noch)\W*$")
+# "es" and "there" point back ("Wie lange war es in Betrieb?", "Who lived there?") except
+# as expletives: "Gibt es …", "Wie viele gab es?", "Are there …", "there were …".
+_EXPLETIVE = re.compile(
+    r"\b(?:gibt|gab|gäbe|geht|ging)\s+es\b|\bes\s+(?:gibt|gab|geht|ging)\b"
+    r"|\b(?:is|are|was|were|be|been)\s+there\b|\bthere\s+(?:is|are|was|were|be|been)\b",
+    re.IGNORECASE,
+)
 # Openers of a question that continues the previous one: "Und wann?", "And why?",
 # "Was ist mit China?", "What about India?".
 _CONTINUES = re.compile(
@@ -106,7 +112,7 @@ def dependence(question: str, previous: Collection[str] = ()) -> float:
         question: The question.
         previous: The index terms of the question before it.
     """
-    words = [w.casefold() for w in _WORD.findall(question)]
+    words = [w.casefold() for w in _WORD.findall(_EXPLETIVE.sub(" ", question))]
     terms = [t for t in tokenize(question) if t not in _FUNCTION_TERMS]
     own_terms = len(terms)
     points_back = (
@@ -116,7 +122,8 @@ def dependence(question: str, previous: Collection[str] = ()) -> float:
     )
     if _CONTINUES.search(question) or own_terms <= 1:
         return 1.0
-    if points_back:
+    names_nothing = not any(w[:1].isupper() for w in _WORD.findall(question)[1:])
+    if points_back or names_nothing:
         return 1.0 if own_terms < _STANDALONE_TERMS else 0.5
     if own_terms <= _STANDALONE_TERMS and not set(previous).isdisjoint(terms):
         return 0.5  # a short question on the same subject: "the report", "der Bericht"

@@ -64,8 +64,8 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
 # How much of the previous question a dependent one takes (dependence 1): its vector,
 # added to the question's before normalising, and its terms' BM25 weight. Measured in
 # benchmarks/conversations.py.
-_CONTEXT_VECTOR = 0.8
-_CONTEXT_TERMS = 0.5
+_CONTEXT_VECTOR = 1.0
+_CONTEXT_TERMS = 1.0
 _VECTOR_CACHE = 1024  # question vectors kept: a chat's earlier questions are embedded once
 _vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _vectors_lock = threading.Lock()
