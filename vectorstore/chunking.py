@@ -33,6 +33,8 @@ __all__ = ["Chunk", "Chunker", "LineIndex", "PassageKind", "chunk_text", "embedd
 
 # Blank lines (possibly holding spaces) separate paragraphs.
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+# A block of this many lines or more, each ending like a sentence, is a paragraph a line.
+_LINE_PARAGRAPHS_MIN = 3
 # Inside an over-long paragraph: lines, then sentence ends, then clauses, then words.
 _SEPARATORS = ["\n", ". ", "! ", "? ", "… ", "; ", ": ", ", ", " ", ""]
 
@@ -121,7 +123,11 @@ class LineIndex:
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
-    """Returns the (start, end) spans of the non-blank paragraphs, whitespace trimmed."""
+    """Returns the (start, end) spans of the non-blank paragraphs, whitespace trimmed.
+
+    Paragraphs are separated by blank lines; a block whose lines each end like a sentence
+    is one paragraph a line (text saved with one paragraph per line and no blank lines).
+    """
     spans = []
     start = 0
     for brk in [*_PARAGRAPH_BREAK.finditer(text), None]:
@@ -130,9 +136,31 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
         stripped = block.strip()
         if stripped:
             lead = len(block) - len(block.lstrip())
-            spans.append((start + lead, start + lead + len(stripped)))
+            spans.extend(_line_paragraphs(text, start + lead, start + lead + len(stripped)))
         if brk:
             start = brk.end()
+    return spans
+
+
+def _line_paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Returns ``[(start, end)]``, or one span a line if the block's lines are paragraphs.
+
+    They are when there are at least ``_LINE_PARAGRAPHS_MIN`` lines and all but the last
+    end in sentence punctuation: hard-wrapped prose breaks lines mid-sentence, lists and
+    headings do not end in a full stop.
+    """
+    lines = text[start:end].split("\n")
+    if len(lines) < _LINE_PARAGRAPHS_MIN or not all(
+        _ends_sentence(line.rstrip()) for line in lines[:-1]
+    ):
+        return [(start, end)]
+    spans, pos = [], start
+    for line in lines:
+        stripped = line.strip()
+        if stripped:
+            first = pos + len(line) - len(line.lstrip())
+            spans.append((first, first + len(stripped)))
+        pos += len(line) + 1
     return spans
 
 

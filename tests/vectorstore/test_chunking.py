@@ -261,3 +261,26 @@ def test_bad_sizes_are_refused() -> None:
 def test_line_index() -> None:
     idx = LineIndex("a\nbb\n\nc")
     assert [idx.line_of(i) for i in range(7)] == [1, 1, 2, 2, 2, 3, 4]
+
+
+def test_lines_that_each_end_a_sentence_are_one_paragraph_a_line() -> None:
+    text = (
+        "Der Rat tagte am Montag in Brüssel.\n"
+        "Er beschloss neue Hilfen für die Landwirtschaft.\n"
+        "Die Opposition kritisierte das Verfahren scharf!\n"
+        "Eine Einigung steht noch aus"
+    )
+    chunks = chunk_text(text)
+    assert [(c.line_start, c.line_end) for c in chunks] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert [text[c.start : c.end] for c in chunks] == text.split("\n")
+
+
+def test_hard_wrapped_prose_and_short_blocks_stay_one_paragraph() -> None:
+    wrapped = (
+        "Der Rat tagte am Montag in Brüssel und beschloss nach\n"
+        "langer Debatte neue Hilfen für die Landwirtschaft. Die\n"
+        "Opposition kritisierte das Verfahren."
+    )
+    two = "Der Rat tagte am Montag.\nEr beschloss neue Hilfen."
+    for text in (wrapped, two):
+        assert [(c.start, c.end) for c in chunk_text(text)] == [(0, len(text))]
