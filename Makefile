@@ -21,7 +21,11 @@ index: install
 	$(VENV)/bin/qa index seeds --index $(INDEX)
 
 run: index
-	$(VENV)/bin/qa serve --index $(INDEX)
+	$(VENV)/bin/qa serve --index $(INDEX) \
+	  --example "Wie viele Reservisten umfasst die Teilmobilmachung?" \
+	  --example "Wo hat sich Putin mit Janukowitsch solidarisiert?" \
+	  --example "Wen traf der Cyberangriff in der Ukraine?" \
+	  --example "Warum verstärkt die NATO ihre Ostflanke?"
 
 test: install browser
 	$(PY) -m pytest

@@ -93,6 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--auth-file", metavar="FILE", help="require a login: one USER:PASS per line"
     )
+    serve.add_argument(
+        "--example",
+        action="append",
+        default=None,
+        metavar="QUESTION",
+        help="an example question the empty chat offers (repeatable; "
+        "default: a few derived from the articles)",
+    )
     return parser
 
 
@@ -156,7 +164,7 @@ def _serve(args: argparse.Namespace) -> None:
     index.warm_up()  # the first visitor should not wait for the model to load
     login = f", login required for {len(credentials)} user(s)" if credentials else ""
     print(f"qa: serving {index.path} on http://{args.host}:{args.port}/{login}", file=sys.stderr)
-    ui.launch(index, host=args.host, port=args.port, auth=credentials)
+    ui.launch(index, host=args.host, port=args.port, auth=credentials, examples=args.example)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,8 +8,13 @@ delimiter and no template placeholder: it can only ever display as literal text.
 that the chatbot is configured with Markdown and LaTeX rendering off and HTML sanitising on,
 so the only markup the browser sees is the handful of tags this module writes itself.
 
+The chat keeps each session's conversation (the questions it answered) on the server in a
+``gr.State`` and passes it to the search as ``history``, so follow-up questions work.
+Texts are German or English (see :mod:`ui.texts`).
+
 This module holds no retrieval logic: it only calls the public ``qa`` API
-(``Index.search``, ``Index.sources``, ``Index.source_text`` and ``Passage``).
+(``Index.search``, ``Index.sources``, ``Index.source_text``, ``Index.updated``, ``Passage``
+and ``qa.MIN_RELEVANCE``).
 """
 
 from __future__ import annotations
@@ -18,22 +23,27 @@ import math
 import re
 import string
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 
 import qa
+from ui import texts
+from ui.texts import DEFAULT_LANGUAGE, Language
 
 __all__ = [
     "DEFAULT_K",
     "MAX_K",
     "MAX_QUESTION_CHARS",
+    "ChatTurn",
     "QABlocks",
     "build_app",
     "chat_turn",
     "escape_text",
+    "example_questions",
     "format_answer",
     "format_error",
+    "format_overview",
     "format_question",
     "format_source",
     "launch",
@@ -45,6 +55,9 @@ DEFAULT_K = 5
 MAX_K = 20
 MAX_QUESTION_CHARS = qa.MAX_QUESTION_CHARS
 _QUESTION_PREVIEW_CHARS = 300
+_EXAMPLE_COUNT = 3  # examples derived from the index when none are given
+_OPENING_WORDS = 10  # words of an article's opening sentence quoted in a derived example
+_MIN_OPENING_WORDS = 5  # shorter lines (titles, datelines) are not an opening sentence
 
 # C0/C1 control characters other than tab and newline display as U+FFFD; CR is dropped.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -52,29 +65,55 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # template syntax) becomes a numeric character reference: the browser shows the character,
 # no parser sees syntax.
 _ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in string.punctuation})
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+# The texts of ui.texts that label components (through Gradio's i18n, see _translations).
+_LABELS = (
+    "heading",
+    "answers",
+    "question_placeholder",
+    "ask",
+    "passages_per_answer",
+    "clear",
+    "open_citation",
+)
 
 CSS = """
 .qa-answer, .qa-user { line-height: 1.5; }
 .qa-intro { margin: 0 0 .5em 0; }
 .qa-passage { border-left: 3px solid #9ca3af; padding: .25em 0 .25em .75em; margin: .6em 0; }
-.qa-cite { font-size: .9em; margin-bottom: .25em; }
+.qa-cite { font-size: .9em; margin-bottom: .25em; overflow-wrap: anywhere; }
 .qa-cite code { font-weight: 600; }
 .qa-rank { font-weight: 700; margin-right: .35em; }
-.qa-score { color: #6b7280; margin-left: .5em; font-size: .9em; }
+.qa-rel { display: inline-block; margin-left: .5em; padding: 0 .45em; border-radius: 999px;
+          font-size: .85em; white-space: nowrap; background: #dcfce7; color: #166534; }
+.qa-weak { border-left-style: dashed; color: #6b7280; }
+.qa-weak .qa-rel { background: #f3f4f6; color: #6b7280; }
 .qa-text { white-space: pre-wrap; overflow-wrap: anywhere; }
 mark.qa-hl { background: #fde68a; color: inherit; font-weight: 700; padding: 0 .1em; }
+.qa-weak mark.qa-hl { background: #f3f4f6; }
+.qa-unanswered { margin: 0 0 .5em 0; padding: .4em .6em; border-radius: 6px; font-weight: 600;
+                 background: #fffbeb; border: 1px solid #fcd34d; color: #92400e; }
+.qa-candidates { margin: .5em 0 0 0; color: #6b7280; font-size: .9em; }
 .qa-error { color: #b91c1c; font-weight: 600; }
 .qa-note { color: #6b7280; }
+.qa-overview { padding-top: 2.25em; }
+.qa-overview p { margin: 0 0 .6em 0; }
+.qa-label { font-weight: 700; }
+@media (max-width: 640px) {
+  #qa-heading h2 { font-size: 1.25em; margin-bottom: .25em; }
+  #qa-heading p { font-size: .9em; }
+}
 """
 
 _VIEWER_CSS = """
 .qa-viewer-head { font-weight: 600; margin-bottom: .4em; overflow-wrap: anywhere; }
-.qa-article { max-height: 560px; overflow: auto; border: 1px solid #d1d5db;
-              border-radius: 6px; font-family: ui-monospace, monospace; font-size: .85em; }
+.qa-article { position: relative; max-height: min(560px, 70vh); overflow: auto;
+              border: 1px solid #d1d5db; border-radius: 6px;
+              font-family: ui-monospace, monospace; font-size: .85em; }
 .qa-line { display: flex; }
 .qa-ln { flex: 0 0 3.5em; text-align: right; padding-right: .75em; color: #9ca3af;
          user-select: none; }
-.qa-lt { flex: 1 1 auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+.qa-lt { flex: 1 1 auto; min-width: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .qa-cited { background: #fef3c7; }
 .qa-cited .qa-ln { color: #92400e; font-weight: 700; }
 .qa-cited .qa-lt { font-weight: 600; }
@@ -82,18 +121,36 @@ _VIEWER_CSS = """
 .qa-note { color: #6b7280; }
 """
 
-# Runs in the browser whenever the viewer's value changes: bring the cited lines into view.
+# Runs in the browser whenever the viewer's value changes: scroll the article box (and only
+# it: the page stays where it is) so that the cited lines are in view, centred if they fit.
 _VIEWER_JS = """
 watch('value', () => {
-  const first = element.querySelector('.qa-cited');
-  if (first) { first.scrollIntoView({block: 'center', behavior: 'instant'}); }
+  const box = element.querySelector('.qa-article');
+  const cited = element.querySelectorAll('.qa-cited');
+  if (!box || !cited.length) { return; }
+  const top = cited[0].offsetTop;
+  const height = cited[cited.length - 1].offsetTop + cited[cited.length - 1].offsetHeight - top;
+  box.scrollTop = Math.max(0, top - Math.max(0, (box.clientHeight - height) / 2));
 });
 """
 
-_VIEWER_PLACEHOLDER = (
-    '<p class="qa-note">Ask a question, then pick one of its citations to read the whole '
-    "article here.</p>"
-)
+# Runs in the browser after each answer: scroll the chat (not the page) so that the latest
+# question is at its top and the answer starts right below it.
+_SHOW_LATEST_JS = """
+() => {
+  setTimeout(() => {
+    const asked = document.querySelectorAll('#qa-chat .qa-user');
+    const last = asked[asked.length - 1];
+    let box = last && last.parentElement;
+    while (box && !['auto', 'scroll'].includes(getComputedStyle(box).overflowY)) {
+      box = box.parentElement;
+    }
+    if (!box || !box.closest('#qa-chat')) { return; }
+    const offset = last.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    box.scrollTop += offset - 40;  // below the chat's label
+  }, 50);
+}
+"""
 
 
 def escape_text(text: str) -> str:
@@ -119,23 +176,22 @@ def _lines_html(text: str) -> str:
     return escape_text(text).replace("\n", "<br>")
 
 
-def format_question(question: str) -> str:
+def format_question(question: str, lang: Language = DEFAULT_LANGUAGE) -> str:
     """Formats the user's question for the chat: escaped, and shortened if very long.
 
     Args:
         question: The question as typed.
+        lang: The UI language.
 
     Returns:
         One line of HTML.
     """
     if not question.strip():
-        return '<span class="qa-user qa-note">(empty question)</span>'
+        return f'<span class="qa-user qa-note">{texts.text(lang, "empty_question")}</span>'
     if len(question) > _QUESTION_PREVIEW_CHARS:
         shown = _lines_html(question[:_QUESTION_PREVIEW_CHARS])
-        return (
-            f'<span class="qa-user">{shown}&#8230; '
-            f'<span class="qa-note">({len(question):,} characters)</span></span>'
-        )
+        count = texts.text(lang, "characters", count=texts.format_number(len(question), lang))
+        return f'<span class="qa-user">{shown}&#8230; <span class="qa-note">({count})</span></span>'
     return f'<span class="qa-user">{_lines_html(question)}</span>'
 
 
@@ -167,30 +223,55 @@ def _passage_text_html(passage: qa.Passage) -> str:
     )
 
 
-def format_answer(passages: Sequence[qa.Passage]) -> str:
+def _relevance_html(relevance: float, lang: Language) -> str:
+    """The passage's relevance as a percentage badge."""
+    percent = str(round(min(max(relevance, 0.0), 1.0) * 100)) if math.isfinite(relevance) else "–"
+    return f'<span class="qa-rel">{texts.text(lang, "relevance", percent=percent)}</span>'
+
+
+def _answers(passage: qa.Passage) -> bool:
+    """Whether the passage's relevance reaches ``qa.MIN_RELEVANCE`` (NaN does not)."""
+    return passage.relevance >= qa.MIN_RELEVANCE
+
+
+def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGUAGE) -> str:
     """Formats retrieved passages as one chat answer.
 
-    Each passage shows its rank, its citation ``source:line_start-line_end``, its score and
-    its text, with the sentence that best matches the question marked. All text is escaped.
+    Each passage shows its rank, its citation ``source:line_start-line_end``, its relevance
+    and its text, with the sentence that best matches the question marked; passages below
+    ``qa.MIN_RELEVANCE`` are greyed (class ``qa-weak``). When even the best one is below it,
+    the answer says first that the articles do not seem to answer the question (class
+    ``qa-unanswered``) and sets the passages apart as mere candidates. All text is escaped.
 
     Args:
         passages: The passages, best first.
+        lang: The UI language.
 
     Returns:
         One line of HTML (no newlines, so the chatbot's dedenting cannot alter it).
     """
     if not passages:
-        return '<p class="qa-note">No passages found for this question.</p>'
-    noun = "passage" if len(passages) == 1 else "passages"
-    parts = [f'<div class="qa-answer"><p class="qa-intro">Top {len(passages)} {noun}:</p>']
+        return f'<p class="qa-note">{texts.text(lang, "no_passages")}</p>'
+    if _answers(passages[0]):
+        intro = (
+            texts.text(lang, "top_one")
+            if len(passages) == 1
+            else texts.text(lang, "top_many", count=len(passages))
+        )
+        parts = [f'<div class="qa-answer"><p class="qa-intro">{intro}</p>']
+    else:
+        parts = [
+            '<div class="qa-answer">'
+            f'<p class="qa-unanswered">{texts.text(lang, "not_answered")}</p>'
+            f'<p class="qa-candidates">{texts.text(lang, "candidates")}</p>'
+        ]
     for rank, passage in enumerate(passages, start=1):
-        score = passage.score
-        score_html = f"score {score:.3f}" if math.isfinite(score) else "score n/a"
+        cls = "qa-passage" if _answers(passage) else "qa-passage qa-weak"
         parts.append(
-            '<div class="qa-passage">'
+            f'<div class="{cls}">'
             f'<div class="qa-cite"><span class="qa-rank">[{rank}]</span> '
             f"<code>{escape_text(passage.citation)}</code>"
-            f'<span class="qa-score">{score_html}</span></div>'
+            f"{_relevance_html(passage.relevance, lang)}</div>"
             f'<div class="qa-text">{_passage_text_html(passage)}</div>'
             "</div>"
         )
@@ -198,7 +279,9 @@ def format_answer(passages: Sequence[qa.Passage]) -> str:
     return "".join(parts)
 
 
-def format_source(source: str, text: str, line_start: int, line_end: int) -> str:
+def format_source(
+    source: str, text: str, line_start: int, line_end: int, lang: Language = DEFAULT_LANGUAGE
+) -> str:
     """Formats a whole article with line numbers, the cited lines emphasised.
 
     Args:
@@ -206,6 +289,7 @@ def format_source(source: str, text: str, line_start: int, line_end: int) -> str
         text: The article text as indexed.
         line_start: First cited line, 1-based inclusive.
         line_end: Last cited line, 1-based inclusive.
+        lang: The UI language.
 
     Returns:
         HTML for the viewer; every cited line carries the class ``qa-cited``.
@@ -219,11 +303,104 @@ def format_source(source: str, text: str, line_start: int, line_end: int) -> str
             f'<div class="{cls}" data-line="{number}"><span class="qa-ln">{number}</span>'
             f'<span class="qa-lt">{escape_text(line) or "&#8203;"}</span></div>'
         )
-    head = (
-        f'<div class="qa-viewer-head">{escape_text(source)} &#8212; lines '
-        f"{line_start}&#8211;{line_end} of {len(lines)}</div>"
-    )
+    where = texts.text(lang, "lines", start=line_start, end=line_end, total=len(lines))
+    head = f'<div class="qa-viewer-head">{escape_text(source)} &#8212; {where}</div>'
     return f'<div class="qa-viewer">{head}<div class="qa-article">{"".join(rows)}</div></div>'
+
+
+def format_overview(
+    index: qa.Index, lang: Language = DEFAULT_LANGUAGE, with_examples: bool = True
+) -> str:
+    """Says what is indexed: articles, passages and when the index was last updated.
+
+    Args:
+        index: The loaded index.
+        lang: The UI language.
+        with_examples: Whether example questions follow (the text then points to them).
+
+    Returns:
+        HTML for the empty chat (it holds only numbers and a date, no article text).
+    """
+    articles, passages = len(index.sources), len(index)
+    summary = texts.text(
+        lang,
+        "archive_summary",
+        articles=texts.format_number(articles, lang),
+        articles_noun=texts.text(lang, "article" if articles == 1 else "articles"),
+        passages=texts.format_number(passages, lang),
+        passages_noun=texts.text(lang, "passage" if passages == 1 else "passages"),
+        updated=texts.format_date(index.updated, lang),
+    )
+    hint = texts.text(lang, "ask_or_pick_hint" if with_examples else "ask_hint")
+    return (
+        f'<div class="qa-overview"><p><span class="qa-label">{texts.text(lang, "archive")}</span> '
+        f"{summary}</p><p>{hint}</p></div>"
+    )
+
+
+def _viewer_placeholder(lang: Language) -> str:
+    """The viewer's content before a citation is opened."""
+    return f'<p class="qa-note">{texts.text(lang, "viewer_placeholder")}</p>'
+
+
+def _opening(article: str) -> str | None:
+    """The start of an article's first sentence, or None if no line reads like one.
+
+    Titles and datelines are skipped: the first line that starts with a capital letter and
+    holds at least ``_MIN_OPENING_WORDS`` words is taken, cut to ``_OPENING_WORDS`` words.
+    """
+    for line in article.splitlines():
+        words = line.split()
+        if len(words) < _MIN_OPENING_WORDS or not words[0][0].isupper():
+            continue
+        words = _SENTENCE_END.split(" ".join(words), maxsplit=1)[0].rstrip(".!?").split()
+        if len(words) <= _OPENING_WORDS:
+            return " ".join(words)
+        return " ".join(words[:_OPENING_WORDS]).rstrip(",;:") + " …"
+    return None
+
+
+def example_questions(index: qa.Index, count: int = _EXAMPLE_COUNT) -> list[str]:
+    """Derives example questions from the index: where one article's opening stands.
+
+    The answer to such a question is a citation, which is what qa gives. The articles are
+    taken in the order of ``index.sources`` (sorted), so the examples are the same on
+    every start. The questions are German, like the articles they quote.
+
+    Args:
+        index: The loaded index.
+        count: How many examples at most.
+
+    Returns:
+        Up to ``count`` questions such as ``Wo steht „Der Präsident hat am Mittwoch …“?``.
+    """
+    questions: list[str] = []
+    for source in index.sources:
+        if len(questions) == count:
+            break
+        opening = _opening(index.source_text(source))
+        if opening:
+            questions.append(f"Wo steht „{opening}“?")
+    return questions
+
+
+def _check_examples(examples: Sequence[str]) -> list[str]:
+    """Returns the example questions if each is a non-empty question of allowed length.
+
+    Raises:
+        ValueError: Naming the first bad example.
+    """
+    if isinstance(examples, str):
+        raise ValueError("examples must be a list of questions, not one string")
+    for number, example in enumerate(examples, 1):
+        if not isinstance(example, str) or not example.strip():
+            raise ValueError(f"example question {number} is empty or not text")
+        if len(example) > MAX_QUESTION_CHARS:
+            raise ValueError(
+                f"example question {number} is too long ({len(example):,} characters; "
+                f"at most {MAX_QUESTION_CHARS:,})"
+            )
+    return list(examples)
 
 
 def _clean_question(question: Any) -> str:
@@ -258,27 +435,55 @@ def _clean_k(k: Any) -> int:
     return int(value)
 
 
-def retrieve(index: qa.Index, question: str, k: int = DEFAULT_K) -> list[dict[str, Any]]:
+def retrieve(
+    index: qa.Index, question: str, k: int = DEFAULT_K, history: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     """Searches the index and returns the passages as JSON-safe dicts.
 
     Args:
         index: The loaded index.
         question: The question.
         k: How many passages to return.
+        history: The earlier questions of the same conversation, oldest first, or None.
 
     Returns:
-        A list of dicts with source, line_start, line_end, text, score and highlight.
+        A list of dicts with source, line_start, line_end, text, score, relevance and
+        highlight.
 
     Raises:
-        ValueError: For an empty or over-long question or a bad ``k``.
+        ValueError: For an empty or over-long question, a bad ``k`` or a bad ``history``.
         qa.QAError: If the index fails.
     """
-    hits = index.search(_clean_question(question), k=_clean_k(k))
+    hits = index.search(
+        _clean_question(question), k=_clean_k(k), history=() if history is None else history
+    )
     return [hit.to_dict() for hit in hits]
 
 
-def chat_turn(index: qa.Index, question: str, k: Any = DEFAULT_K) -> tuple[str, list[dict]]:
-    """Answers one chat question: the answer's HTML and the citations it shows.
+class ChatTurn(NamedTuple):
+    """One answered (or refused) chat question.
+
+    Attributes:
+        answer: The answer's HTML.
+        hits: The citations it shows: dicts with citation, source, line_start and line_end
+            (empty on error).
+        question: The question as searched, to pass as history with the next questions;
+            None when it was not searched (empty, too long, an error).
+    """
+
+    answer: str
+    hits: list[dict[str, Any]]
+    question: str | None
+
+
+def chat_turn(
+    index: qa.Index,
+    question: str,
+    k: Any = DEFAULT_K,
+    history: Sequence[str] = (),
+    lang: Language = DEFAULT_LANGUAGE,
+) -> ChatTurn:
+    """Answers one chat question, taking context from the conversation's earlier questions.
 
     Bad input (empty, over-long, bad ``k``) and index errors become an error message in the
     answer rather than an exception.
@@ -287,15 +492,27 @@ def chat_turn(index: qa.Index, question: str, k: Any = DEFAULT_K) -> tuple[str, 
         index: The loaded index.
         question: The question as typed.
         k: How many passages to show.
+        history: The earlier questions of the conversation that were answered, oldest first.
+        lang: The UI language.
 
     Returns:
-        ``(answer_html, hits)`` where each hit is a dict with citation, source, line_start
-        and line_end (empty on error).
+        The answer, its citations and the question as searched.
     """
     try:
-        passages = index.search(_clean_question(question), k=_clean_k(k))
+        question = _clean_question(question)
+        k = _clean_k(k)
+    except ValueError as exc:
+        return ChatTurn(format_error(str(exc)), [], None)
+    if not question.strip():
+        return ChatTurn(format_error(texts.text(lang, "error_empty")), [], None)
+    if len(question) > MAX_QUESTION_CHARS:
+        count, limit = (texts.format_number(n, lang) for n in (len(question), MAX_QUESTION_CHARS))
+        message = texts.text(lang, "error_too_long", count=count, limit=limit)
+        return ChatTurn(format_error(message), [], None)
+    try:
+        passages = index.search(question, k=k, history=history)
     except (ValueError, qa.QAError) as exc:
-        return format_error(str(exc) or type(exc).__name__), []
+        return ChatTurn(format_error(str(exc) or type(exc).__name__), [], None)
     hits = [
         {
             "citation": p.citation,
@@ -305,10 +522,16 @@ def chat_turn(index: qa.Index, question: str, k: Any = DEFAULT_K) -> tuple[str, 
         }
         for p in passages
     ]
-    return format_answer(passages), hits
+    return ChatTurn(format_answer(passages, lang), hits, question)
 
 
-def view_source(index: qa.Index, source: str, line_start: int, line_end: int) -> str:
+def view_source(
+    index: qa.Index,
+    source: str,
+    line_start: int,
+    line_end: int,
+    lang: Language = DEFAULT_LANGUAGE,
+) -> str:
     """Renders an indexed article for the viewer; anything not in the index is refused.
 
     Args:
@@ -316,21 +539,29 @@ def view_source(index: qa.Index, source: str, line_start: int, line_end: int) ->
         source: A source name as cited.
         line_start: First cited line.
         line_end: Last cited line.
+        lang: The UI language.
 
     Returns:
         The viewer HTML, or an error message if ``source`` is not an indexed source.
     """
+    refused = format_error(texts.text(lang, "error_not_indexed", source=repr(source)))
     if not isinstance(source, str) or source not in index.sources:
-        return format_error(f"{source!r} is not an indexed source.")
+        return refused
     try:
         text = index.source_text(source)
     except KeyError:
-        return format_error(f"{source!r} is not an indexed source.")
-    return format_source(source, text, line_start, line_end)
+        return refused
+    return format_source(source, text, line_start, line_end, lang)
 
 
 class QABlocks(gr.Blocks):
-    """A ``gr.Blocks`` whose ``launch`` never shares and serves nothing beyond the UI."""
+    """A ``gr.Blocks`` whose ``launch`` never shares and serves nothing beyond the UI.
+
+    Attributes:
+        translations: The UI's texts for Gradio's i18n, passed to ``launch``.
+    """
+
+    translations: gr.I18n | None = None
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         """Launches the app with qa's safe settings; refuses ``share=True``.
@@ -353,6 +584,7 @@ class QABlocks(gr.Blocks):
         kwargs["mcp_server"] = False
         for key, value in _launch_defaults().items():
             kwargs.setdefault(key, value)
+        kwargs.setdefault("i18n", self.translations)
         return super().launch(**kwargs)
 
 
@@ -377,57 +609,111 @@ def _launch_defaults() -> dict[str, Any]:
     }
 
 
-def build_app(index: qa.Index) -> QABlocks:
+def _translations(index: qa.Index, with_examples: bool) -> gr.I18n:
+    """The fixed texts for Gradio's i18n: English for English browsers, else German.
+
+    Only the texts of components (``_LABELS``) go to the browser: every locale gets a
+    copy, and the page's config carries them all.
+    """
+    by_language = {
+        lang: {
+            **{key: texts.text(lang, key) for key in _LABELS},
+            "viewer_placeholder": _viewer_placeholder(lang),
+            "overview": format_overview(index, lang, with_examples),
+        }
+        for lang in texts.LANGUAGES
+    }
+    return gr.I18n(
+        **{
+            locale: by_language[Language.EN if locale == "en" else DEFAULT_LANGUAGE]
+            for locale in texts.GRADIO_LOCALES
+        }
+    )
+
+
+def _language(request: gr.Request | None) -> Language:
+    """The UI language of the browser that sent ``request`` (German if unknown)."""
+    headers = getattr(request, "headers", None)
+    return texts.language(headers.get("accept-language") if headers is not None else None)
+
+
+def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlocks:
     """Builds the Gradio app over a loaded index.
 
     Args:
         index: The loaded ``qa.Index``.
+        examples: Example questions the empty chat offers (a click asks one); default: a
+            few derived from the index by :func:`example_questions`.
 
     Returns:
         The app; call ``launch`` on it (or use :func:`launch`).
+
+    Raises:
+        ValueError: If an example is empty or longer than ``MAX_QUESTION_CHARS``.
     """
+    examples = example_questions(index) if examples is None else _check_examples(examples)
+    i18n = _translations(index, bool(examples))
 
     def respond(
-        question: str, k: float, history: list[dict[str, Any]] | None
-    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str]:
+        question: str,
+        k: float,
+        chat: list[dict[str, Any]] | None,
+        conversation: list[str] | None,
+        request: gr.Request,
+    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
+        lang = _language(request)
         question = question if isinstance(question, str) else ""
-        answer, hits = chat_turn(index, question, k)
-        history = [
-            *(history or []),
-            {"role": "user", "content": format_question(question)},
-            {"role": "assistant", "content": answer},
+        conversation = list(conversation or [])
+        turn = chat_turn(index, question, k, history=conversation, lang=lang)
+        if turn.question is not None:
+            conversation = [*conversation, turn.question][-qa.MAX_HISTORY_TURNS :]
+        chat = [
+            *(chat or []),
+            {"role": "user", "content": format_question(question, lang)},
+            {"role": "assistant", "content": turn.answer},
         ]
-        choices = [(f"[{i}] {h['citation']}", h["citation"]) for i, h in enumerate(hits, 1)]
-        first = hits[0]["citation"] if hits else None
-        viewer = _view(hits, first) if hits else _VIEWER_PLACEHOLDER
-        return history, "", hits, gr.update(choices=choices, value=first), viewer
+        choices = [(f"[{i}] {h['citation']}", h["citation"]) for i, h in enumerate(turn.hits, 1)]
+        first = turn.hits[0]["citation"] if turn.hits else None
+        viewer = _view(turn.hits, first, lang)
+        return chat, "", turn.hits, gr.update(choices=choices, value=first), viewer, conversation
 
-    def _view(hits: list[dict[str, Any]], citation: str | None) -> str:
+    def ask_example(
+        k: float,
+        chat: list[dict[str, Any]] | None,
+        conversation: list[str] | None,
+        event: gr.SelectData,
+        request: gr.Request,
+    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
+        value = event.value if isinstance(event.value, dict) else {}
+        return respond(value.get("text") or "", k, chat, conversation, request)
+
+    def _view(hits: list[dict[str, Any]], citation: str | None, lang: Language) -> str:
         if not citation:
-            return _VIEWER_PLACEHOLDER
+            return _viewer_placeholder(lang)
         hit = next((h for h in hits or [] if h["citation"] == citation), None)
         if hit is None:
-            return format_error("That citation is not part of the last answer.")
-        return view_source(index, hit["source"], hit["line_start"], hit["line_end"])
+            return format_error(texts.text(lang, "error_not_cited"))
+        return view_source(index, hit["source"], hit["line_start"], hit["line_end"], lang)
 
-    def open_citation(citation: str | None, hits: list[dict[str, Any]]) -> str:
-        return _view(hits, citation)
+    def open_citation(citation: str | None, hits: list[dict[str, Any]], request: gr.Request) -> str:
+        return _view(hits, citation, _language(request))
 
-    def clear() -> tuple[list[Any], list[Any], Any, str]:
-        return [], [], gr.update(choices=[], value=None), _VIEWER_PLACEHOLDER
+    def clear(request: gr.Request) -> tuple[list[Any], list[Any], Any, str, list[str]]:
+        placeholder = _viewer_placeholder(_language(request))
+        return [], [], gr.update(choices=[], value=None), placeholder, []
 
-    with QABlocks(title="qa · news archive", analytics_enabled=False) as app:
-        gr.Markdown(
-            "## Ask the news archive\nAnswers are passages from the indexed articles, each "
-            "with its citation `file:lines`. The best-matching sentence is highlighted."
-        )
+    with QABlocks(title="qa", analytics_enabled=False) as app:
+        gr.Markdown(i18n("heading"), elem_id="qa-heading")
         hits_state = gr.State([])
+        conversation_state = gr.State([])  # the questions this conversation answered
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    label="Answers",
+                    label=i18n("answers"),
                     elem_id="qa-chat",
-                    height=560,
+                    height="min(560px, 60vh)",
+                    autoscroll=False,  # _SHOW_LATEST_JS scrolls to the latest question
+                    layout="panel",
                     render_markdown=False,
                     sanitize_html=True,
                     latex_delimiters=[],
@@ -436,78 +722,93 @@ def build_app(index: qa.Index) -> QABlocks:
                     feedback_options=None,
                     allow_file_downloads=False,
                     group_consecutive_messages=False,
+                    placeholder=i18n("overview"),
+                    examples=[{"text": example} for example in examples] or None,
                 )
                 with gr.Row():
                     question = gr.Textbox(
                         show_label=False,
-                        placeholder="Ask a question, e.g. Wie viele Reservisten sollen "
-                        "mobilisiert werden?",
+                        placeholder=i18n("question_placeholder"),
                         elem_id="qa-question",
                         scale=5,
+                        min_width=160,
                         lines=1,
                         max_lines=4,
                         autofocus=True,
                     )
-                    ask = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=1)
+                    ask = gr.Button(
+                        i18n("ask"), variant="primary", elem_id="qa-ask", scale=1, min_width=80
+                    )
                 with gr.Row():
                     k = gr.Slider(
                         1,
                         MAX_K,
                         value=DEFAULT_K,
                         step=1,
-                        label="Passages per answer",
+                        label=i18n("passages_per_answer"),
                         elem_id="qa-k",
                     )
-                    reset = gr.Button("Clear chat", elem_id="qa-clear", size="sm")
+                    reset = gr.Button(i18n("clear"), elem_id="qa-clear", size="sm")
             with gr.Column(scale=2):
                 citation = gr.Dropdown(
-                    label="Open a citation from the last answer",
+                    label=i18n("open_citation"),
                     choices=[],
                     value=None,
                     interactive=True,
                     elem_id="qa-citation",
                 )
                 viewer = gr.HTML(
-                    _VIEWER_PLACEHOLDER,
+                    i18n("viewer_placeholder"),
                     elem_id="qa-viewer",
                     css_template=_VIEWER_CSS,
                     js_on_load=_VIEWER_JS,
                     padding=True,
                 )
 
-        chat_io: dict[str, Any] = {
-            "fn": respond,
-            "inputs": [question, k, chatbot],
-            "outputs": [chatbot, question, hits_state, citation, viewer],
-            "api_visibility": "private",
-        }
-        question.submit(**chat_io)
-        ask.click(**chat_io)
+        outputs = [chatbot, question, hits_state, citation, viewer, conversation_state]
+        chat_io: dict[str, Any] = {"outputs": outputs, "api_visibility": "private"}
+        for event in (
+            question.submit(respond, [question, k, chatbot, conversation_state], **chat_io),
+            ask.click(respond, [question, k, chatbot, conversation_state], **chat_io),
+            chatbot.example_select(ask_example, [k, chatbot, conversation_state], **chat_io),
+        ):
+            event.then(None, js=_SHOW_LATEST_JS)
         citation.input(open_citation, [citation, hits_state], viewer, api_visibility="private")
         clear_io: dict[str, Any] = {
             "fn": clear,
             "inputs": None,
-            "outputs": [chatbot, hits_state, citation, viewer],
+            "outputs": [chatbot, hits_state, citation, viewer, conversation_state],
             "api_visibility": "private",
         }
         reset.click(**clear_io)
-        chatbot.clear(**clear_io)  # the chatbot's own trash button
+        chatbot.clear(**clear_io)  # the chatbot's own trash button: a new conversation too
 
-        def retrieve_api(question: str, k: int = DEFAULT_K) -> list[dict[str, Any]]:
-            """Returns the top-k passages for a question.
+        def retrieve_api(
+            question: str, k: int = DEFAULT_K, history: list[str] | None = None
+        ) -> list[dict[str, Any]]:
+            """Returns the top-k passages for a question, best first.
 
-            Each passage is {source, line_start, line_end, text, score, highlight}.
+            Each passage is {source, line_start, line_end, text, score, relevance,
+            highlight}. relevance (0 to 1) estimates the chance that the passage answers
+            the question and is comparable across questions: when even the best passage is
+            below qa.MIN_RELEVANCE, the articles do not seem to answer the question. score
+            only ranks the passages of one answer. The optional history (after k) lists the
+            earlier questions of the same conversation, oldest first, so that a follow-up
+            such as "Und wann war das?" takes its context from them.
 
             Args:
                 question: The question.
                 k: How many passages to return (1 to 20).
+                history: The earlier questions of the conversation, oldest first (a
+                    list of strings); default none.
             """
             try:
-                return retrieve(index, question, k)
+                return retrieve(index, question, k, history)
             except (ValueError, qa.QAError) as exc:
                 raise gr.Error(str(exc) or type(exc).__name__, print_exception=False) from None
 
         gr.api(retrieve_api, api_name="retrieve", concurrency_limit=4)
+    app.translations = i18n
     return app
 
 
@@ -516,6 +817,7 @@ def launch(
     host: str = "127.0.0.1",
     port: int = 7860,
     auth: Sequence[tuple[str, str]] | Callable[[str, str], bool] | None = None,
+    examples: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> QABlocks:
     """Builds the app and serves it (never with a share link).
@@ -525,14 +827,18 @@ def launch(
         host: Interface to bind.
         port: Port to bind.
         auth: None, or a list of (user, password) tuples, or a check function.
+        examples: Example questions for the empty chat; default: derived from the index.
         **kwargs: More ``gr.Blocks.launch`` keyword arguments (e.g. prevent_thread_lock).
 
     Returns:
         The app (once the server stops, or at once with ``prevent_thread_lock=True``;
         call its ``close`` to stop it).
+
+    Raises:
+        ValueError: If an example question is empty or too long.
     """
     if auth is not None and not callable(auth):
         auth = [tuple(pair) for pair in auth]
-    app = build_app(index)
+    app = build_app(index, examples)
     app.launch(server_name=host, server_port=port, share=False, auth=auth, **kwargs)
     return app

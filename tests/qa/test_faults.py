@@ -187,15 +187,15 @@ def test_cli_100kb_question_answers_or_refuses_within_10_seconds(seed_index: qa.
 def test_ui_refuses_empty_questions(seed_index: qa.Index, question: str) -> None:
     with pytest.raises(ValueError, match="question is empty"):
         ui.retrieve(seed_index, question, 5)
-    html, hits = ui.chat_turn(seed_index, question, 5)
-    assert hits == [] and "qa-error" in html and "question is empty" in html
+    html, hits, _ = ui.chat_turn(seed_index, question, 5, lang=ui.Language.EN)
+    assert hits == [] and "qa-error" in html and "Please type a question" in html
 
 
 def test_ui_refuses_a_100kb_question_at_once(seed_index: qa.Index) -> None:
     start = time.perf_counter()
     with pytest.raises(ValueError, match="too long"):
         ui.retrieve(seed_index, LONG, 5)
-    html, hits = ui.chat_turn(seed_index, LONG, 5)
+    html, hits, _ = ui.chat_turn(seed_index, LONG, 5, lang=ui.Language.EN)
     assert hits == [] and "qa-error" in html and "too long" in html
     assert time.perf_counter() - start < 2
 
@@ -207,7 +207,7 @@ def test_ui_answers_odd_questions(seed_index: qa.Index, question: str) -> None:
     for r in results:
         assert set(r) >= {"source", "line_start", "line_end", "text", "score", "highlight"}
         _assert_cited(seed_index, qa.Passage(**{k: r[k] for k in r if k != "highlight"}))
-    html, hits = ui.chat_turn(seed_index, question, 5)
+    html, hits, _ = ui.chat_turn(seed_index, question, 5)
     assert "qa-error" not in html and len(hits) == 5
     # Control characters never reach the browser: not in the answer, not in the question.
     for shown in (html, ui.format_question(question)):
@@ -232,7 +232,7 @@ def test_ui_answers_odd_questions(seed_index: qa.Index, question: str) -> None:
 )
 def test_viewer_refuses_anything_not_indexed(seed_index: qa.Index, source: str) -> None:
     html = ui.view_source(seed_index, source, 1, 1)
-    assert "qa-error" in html and "not an indexed source" in html
+    assert "qa-error" in html and "ist kein Artikel im Index" in html
     assert "root:" not in html and "[project]" not in html and "qa-line" not in html
     with pytest.raises(KeyError, match="not an indexed source"):
         seed_index.source_text(source)
@@ -242,7 +242,7 @@ def test_viewer_refuses_other_spellings_of_indexed_files(seed_index: qa.Index) -
     name = seed_index.sources[0]
     assert "qa-line" in ui.view_source(seed_index, name, 1, 1)
     for alias in (str(REPO / name), f"./{name}", name.replace("/", "//"), f"seeds/../{name}"):
-        assert "not an indexed source" in ui.view_source(seed_index, alias, 1, 1), alias
+        assert "ist kein Artikel im Index" in ui.view_source(seed_index, alias, 1, 1), alias
         with pytest.raises(KeyError):
             seed_index.source_text(alias)
     for bad in (None, 1, b"seeds"):
@@ -259,7 +259,7 @@ def test_viewer_refuses_a_symlink_out_of_the_corpus(tmp_path: Path) -> None:
     assert idx.sources == (f"{corpus}/a.txt",)
     for name in (f"{corpus}/link.txt", f"{corpus}/outdir/secret.txt", str(secret)):
         html = ui.view_source(idx, name, 1, 1)
-        assert "not an indexed source" in html and "hunter2" not in html
+        assert "ist kein Artikel im Index" in html and "hunter2" not in html
         with pytest.raises(KeyError):
             idx.source_text(name)
     assert all("hunter2" not in h.text for h in idx.search("Passwort GEHEIM", k=5))

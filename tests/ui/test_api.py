@@ -10,12 +10,15 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+import qa
 import ui
 
 # Gradio's queue uses pandas options that pandas 3 deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
-FIELDS = {"source", "line_start", "line_end", "text", "score", "highlight"}
+FIELDS = {"source", "line_start", "line_end", "text", "score", "relevance", "highlight"}
+FIRST = "Wen hat Putin zur Wahl beglückwünscht?"
+FOLLOW_UP = "Und wo hat er sich mit ihm solidarisiert?"
 
 
 def _free_port() -> int:
@@ -67,12 +70,54 @@ def test_retrieve_returns_passages_as_json(client, seed_index):
         assert isinstance(row["line_start"], int) and isinstance(row["line_end"], int)
         assert 1 <= row["line_start"] <= row["line_end"]
         assert isinstance(row["score"], float)
+        assert isinstance(row["relevance"], float) and 0.0 <= row["relevance"] <= 1.0
         assert row["highlight"] in row["text"]
         assert row == pytest.approx(want)
 
 
 def test_retrieve_k_defaults_to_five(client):
     assert len(client.predict("Putin", api_name="/retrieve")) == 5
+
+
+def test_retrieve_takes_the_history_after_k(client, seed_index):
+    rows = client.predict(FOLLOW_UP, 3, [FIRST], api_name="/retrieve")
+    expected = [p.to_dict() for p in seed_index.search(FOLLOW_UP, k=3, history=[FIRST])]
+    assert rows == expected
+    alone = [p.to_dict() for p in seed_index.search(FOLLOW_UP, k=3)]
+    assert rows != alone  # the history changed the search (JSON keeps the rounded floats)
+    assert client.predict(FOLLOW_UP, 3, api_name="/retrieve") == alone
+    assert client.predict(FOLLOW_UP, 3, [], api_name="/retrieve") == alone
+    assert client.predict(FOLLOW_UP, 3, None, api_name="/retrieve") == alone
+    by_name = client.predict(question=FOLLOW_UP, k=3, history=[FIRST], api_name="/retrieve")
+    assert by_name == expected
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [
+        ("Wen hat Putin beglückwünscht?", "history must be a list of earlier questions"),
+        ({"question": "x"}, "history must be a list of earlier questions"),
+        ([FIRST, 42], "history entry 2 must be a string"),
+        (["x" * 3_000], "history entry 1 is too long"),
+        ([FIRST] * (qa.MAX_HISTORY_TURNS + 1), f"at most {qa.MAX_HISTORY_TURNS}"),
+    ],
+    ids=["string", "object", "number", "too-long", "too-many"],
+)
+def test_retrieve_refuses_bad_history_with_a_clear_message(client, history, message):
+    with pytest.raises(AppError, match=message) as info:
+        client.predict(FOLLOW_UP, 3, history, api_name="/retrieve")
+    assert "Traceback" not in str(info.value)
+
+
+def test_retrieve_description_tells_about_history_and_relevance(client):
+    endpoint = client.view_api(print_info=False, return_format="dict")["named_endpoints"][
+        "/retrieve"
+    ]
+    assert [p["parameter_name"] for p in endpoint["parameters"]] == ["question", "k", "history"]
+    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False, True, True]
+    description = endpoint["description"]
+    for word in ("relevance", "qa.MIN_RELEVANCE", "history", "follow-up"):
+        assert word in description
 
 
 @pytest.mark.parametrize(

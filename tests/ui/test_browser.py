@@ -6,6 +6,7 @@ Screenshots go to ``$QA_ARTIFACTS_DIR/ui`` (default ``artifacts/ui``).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -16,6 +17,7 @@ import pytest
 
 import qa
 import ui
+from ui import texts
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,6 +30,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TIMEOUT_MS = 60_000
 
 QUESTION = "Wie viele Reservisten sollen bei der Teilmobilmachung einberufen werden?"
+FIRST = "Wen hat Putin zur Wahl beglückwünscht?"
+FOLLOW_UP = "Und wo hat er sich mit ihm solidarisiert?"
+FOLLOW_UP_SOURCE = "seeds/000_4e643a41be3c1e52.txt"  # "… hat Putin sich … solidarisiert."
+OFF_TOPIC = "Wer hat die Fußball-WM 2014 gewonnen?"
+EXAMPLES = [
+    "Wie viele Reservisten umfasst die Teilmobilmachung?",
+    "Warum verstärkt die NATO ihre Ostflanke?",
+]
+PHONE = {"width": 390, "height": 844}
 
 # An article that tries every trick; each marker must stay text and never run.
 EVIL_ARTICLE = """\
@@ -73,8 +84,8 @@ def artifacts() -> Path:
     return folder
 
 
-def _serve(index: qa.Index) -> Iterator[str]:
-    app = ui.build_app(index)
+def _serve(index: qa.Index, examples: list[str] | None = None) -> Iterator[str]:
+    app = ui.build_app(index, examples)
     app.launch(
         server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True
     )
@@ -98,28 +109,65 @@ def evil_index(tmp_path_factory) -> qa.Index:
 
 @pytest.fixture(scope="module")
 def evil_url(evil_index) -> Iterator[str]:
-    yield from _serve(evil_index)
+    yield from _serve(evil_index, [EVIL_QUESTION])
+
+
+@pytest.fixture(scope="module")
+def examples_url(seed_index) -> Iterator[str]:
+    yield from _serve(seed_index, EXAMPLES)
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+def new_page(browser):
+    """Opens pages in fresh browser contexts: ``new_page(locale=..., viewport=...)``."""
+    contexts = []
+
+    def open_page(locale: str = "de-DE", viewport: dict[str, int] | None = None):
+        context = browser.new_context(
+            viewport=viewport or {"width": 1400, "height": 1000}, locale=locale
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        return page
+
     try:
-        yield page
+        yield open_page
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
 
 
 def _ask(page, url: str, question: str) -> None:
     page.goto(url)
     page.wait_for_selector("#qa-question textarea")
+    _ask_more(page, question)
+
+
+def _ask_more(page, question: str) -> None:
+    """Asks another question in the open chat and waits for its answer."""
+    answers = page.locator("#qa-chat .qa-answer, #qa-chat .qa-error").count()
     page.fill("#qa-question textarea", question)
     page.click("#qa-ask")
-    page.wait_for_selector("#qa-chat .qa-passage")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#qa-chat .qa-answer, #qa-chat .qa-error').length > n",
+        arg=answers,
+    )
+
+
+def _last_answer(page):
+    return page.locator("#qa-chat .qa-answer").last
+
+
+def _citations(answer) -> list[str]:
+    return answer.locator(".qa-cite code").all_inner_texts()
 
 
 def _cited_lines(page) -> list[int]:
@@ -136,10 +184,11 @@ def _open_citation(page, label: str) -> None:
     page.locator("ul[role=listbox] li", has_text=label).first.click()
 
 
-def _wait_for_viewer(page, passage: qa.Passage) -> None:
+def _wait_for_viewer(page, passage: qa.Passage, lang: texts.Language = "de") -> None:
     page.wait_for_function(
         "want => document.querySelector('#qa-viewer .qa-viewer-head')?.innerText.includes(want)",
-        arg=f"{passage.source} \u2014 lines {passage.line_start}\u2013{passage.line_end} ",
+        arg=f"{passage.source} \u2014 "
+        + texts.text(lang, "lines", start=passage.line_start, end=passage.line_end, total=""),
     )
 
 
@@ -201,16 +250,22 @@ def test_bad_questions_show_a_message(page, seed_url):
     page.wait_for_selector("#qa-question textarea")
     page.click("#qa-ask")  # empty question
     page.wait_for_selector("#qa-chat .qa-error")
-    assert "question is empty" in page.inner_text("#qa-chat .qa-error")
+    assert page.inner_text("#qa-chat .qa-error") == texts.text("de", "error_empty")
     page.fill("#qa-question textarea", "Frage " * 1_000)
     page.click("#qa-ask")
     page.wait_for_function("() => document.querySelectorAll('#qa-chat .qa-error').length == 2")
-    assert "too long" in page.locator("#qa-chat .qa-error").nth(1).inner_text()
+    assert "zu lang" in page.locator("#qa-chat .qa-error").nth(1).inner_text()
     page.click("#qa-clear")
     page.wait_for_function("() => !document.querySelector('#qa-chat .qa-error')")
 
 
 def test_hostile_article_and_question_stay_text(page, evil_url, evil_index, artifacts):
+    page.goto(evil_url)
+    example = page.locator("#qa-chat button", has_text="Reservisten <img")
+    example.wait_for()
+    assert example.inner_text() == EVIL_QUESTION  # an example question is text too
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__xss") is None
     _ask(page, evil_url, EVIL_QUESTION)
     page.wait_for_selector("#qa-viewer .qa-cited")
     assert len(evil_index.sources) == 1
@@ -240,3 +295,197 @@ def test_hostile_article_and_question_stay_text(page, evil_url, evil_index, arti
     assert re.search(r"\$\$x\^2\$\$", viewer)
     assert page.locator("#qa-chat .katex, #qa-viewer .katex").count() == 0
     page.screenshot(path=str(artifacts / "xss.png"), full_page=True)
+
+
+def _line_of(index: qa.Index, source: str, words: str) -> int:
+    """The 1-based line of ``source`` that holds ``words``."""
+    lines = index.source_text(source).split("\n")
+    return next(number for number, line in enumerate(lines, 1) if words in line)
+
+
+def test_follow_up_takes_context_from_the_conversation(page, seed_url, seed_index, artifacts):
+    with_history = seed_index.search(FOLLOW_UP, k=5, history=[FIRST])
+    alone = seed_index.search(FOLLOW_UP, k=5)
+    # The follow-up is answered from the article about the first question, at the line
+    # that says where Putin sided with him.
+    assert with_history[0].source == FOLLOW_UP_SOURCE
+    line = _line_of(seed_index, FOLLOW_UP_SOURCE, "solidarisiert")
+    assert with_history[0].line_start <= line <= with_history[0].line_end
+
+    _ask(page, seed_url, FIRST)
+    _ask_more(page, "Frage " * 1_000)  # refused: not part of the conversation
+    _ask_more(page, FOLLOW_UP)
+    answer = _last_answer(page)
+    assert _citations(answer) == [p.citation for p in with_history]
+    assert _citations(answer)[0].startswith(f"{FOLLOW_UP_SOURCE}:")
+    mark = answer.locator("mark.qa-hl").first.inner_text()
+    assert " ".join(mark.split()) == " ".join(with_history[0].highlight.split())
+    page.screenshot(path=str(artifacts / "follow-up.png"), full_page=True)
+
+    # "Chat leeren" starts a new conversation: the same question now stands alone.
+    page.click("#qa-clear")
+    page.wait_for_function("() => !document.querySelector('#qa-chat .qa-answer')")
+    _ask_more(page, FOLLOW_UP)
+    assert _citations(_last_answer(page)) == [p.citation for p in alone]
+
+    # So does the chatbot's own trash button (labelled by Gradio's German texts).
+    _ask_more(page, FIRST)
+    page.locator("#qa-chat").get_by_role("button", name="Chat leeren", exact=True).click()
+    page.wait_for_function("() => !document.querySelector('#qa-chat .qa-answer')")
+    _ask_more(page, FOLLOW_UP)
+    assert _citations(_last_answer(page)) == [p.citation for p in alone]
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_off_topic_question_is_not_answered(new_page, seed_url, seed_index, artifacts, lang):
+    passages = seed_index.search(OFF_TOPIC, k=5)
+    not_answered = passages[0].relevance < qa.MIN_RELEVANCE
+    page = new_page(locale={"de": "de-DE", "en": "en-US"}[lang])
+    _ask(page, seed_url, OFF_TOPIC)
+    answer = _last_answer(page)
+    note = answer.locator(".qa-unanswered")
+    assert note.count() == int(not_answered)
+    # The calibration should say that no seed article answers this question.
+    assert not_answered, f"relevance {passages[0].relevance:.3f} >= {qa.MIN_RELEVANCE}"
+    assert note.inner_text() == texts.text(lang, "not_answered")
+    assert answer.locator(".qa-candidates").inner_text() == texts.text(lang, "candidates")
+    assert answer.locator(".qa-passage.qa-weak").count() == len(passages)
+    badges = answer.locator(".qa-rel").all_inner_texts()
+    assert badges == [
+        texts.text(lang, "relevance", percent=round(p.relevance * 100)) for p in passages
+    ]
+    page.screenshot(path=str(artifacts / f"not-answered-{lang}.png"), full_page=True)
+
+
+def test_answer_shows_relevance_beside_each_citation(page, seed_url, seed_index):
+    passages = seed_index.search(QUESTION, k=5)
+    _ask(page, seed_url, QUESTION)
+    answer = _last_answer(page)
+    assert answer.locator(".qa-unanswered").count() == int(passages[0].relevance < qa.MIN_RELEVANCE)
+    cites = answer.locator(".qa-cite").all_inner_texts()
+    for shown, passage in zip(cites, passages, strict=True):
+        percent = round(passage.relevance * 100)
+        assert passage.citation in shown
+        assert texts.text("de", "relevance", percent=percent) in shown
+    weak = [p.relevance < qa.MIN_RELEVANCE for p in passages]
+    classes = answer.locator(".qa-passage").evaluate_all("els => els.map(e => e.className)")
+    assert ["qa-weak" in c for c in classes] == weak
+
+
+def test_empty_chat_shows_the_index_and_derived_examples(page, seed_url, seed_index):
+    page.goto(seed_url)
+    page.wait_for_selector("#qa-chat .qa-overview")
+    overview = page.inner_text("#qa-chat .qa-overview")
+    assert f"{len(seed_index.sources)} Artikel, {len(seed_index)} Textstellen" in overview
+    assert texts.format_date(seed_index.updated, "de") in overview
+    for example in ui.example_questions(seed_index):
+        assert page.locator("#qa-chat button", has_text=example).count() == 1
+
+
+def test_clicking_an_example_asks_it(page, examples_url, seed_index, artifacts):
+    page.goto(examples_url)
+    page.wait_for_selector("#qa-chat .qa-overview")
+    buttons = [page.locator("#qa-chat button", has_text=e) for e in EXAMPLES]
+    assert [b.count() for b in buttons] == [1, 1]
+    page.screenshot(path=str(artifacts / "examples.png"), full_page=True)
+    buttons[1].click()
+    page.wait_for_selector("#qa-chat .qa-answer")
+    assert page.inner_text("#qa-chat .qa-user") == EXAMPLES[1]
+    expected = seed_index.search(EXAMPLES[1], k=5)
+    assert _citations(_last_answer(page)) == [p.citation for p in expected]
+    page.wait_for_selector("#qa-viewer .qa-cited")
+    assert page.locator("#qa-chat .qa-overview").count() == 0
+    # An example is part of the conversation like a typed question.
+    _ask_more(page, FOLLOW_UP)
+    expected = seed_index.search(FOLLOW_UP, k=5, history=[EXAMPLES[1]])
+    assert _citations(_last_answer(page)) == [p.citation for p in expected]
+    # A new conversation offers the examples again.
+    page.click("#qa-clear")
+    page.wait_for_selector("#qa-chat .qa-overview")
+    assert buttons[0].count() == 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang"),
+    [("de-DE", "de"), ("en-US", "en"), ("en-GB", "en"), ("fr-FR", "de")],
+)
+def test_ui_speaks_the_browser_language(new_page, seed_url, seed_index, locale, lang):
+    page = new_page(locale=locale)
+    _ask(page, seed_url, QUESTION)
+    say = functools.partial(texts.text, lang)
+    assert say("heading").splitlines()[0].removeprefix("## ") in page.inner_text("#qa-heading")
+    assert page.inner_text("#qa-ask") == say("ask")
+    assert page.inner_text("#qa-clear") == say("clear")
+    assert page.get_attribute("#qa-question textarea", "placeholder") == say("question_placeholder")
+    assert say("passages_per_answer") in page.inner_text("#qa-k")
+    assert say("open_citation") in page.inner_text("#qa-citation")
+    assert say("answers") in page.inner_text("#qa-chat")
+    passages = seed_index.search(QUESTION, k=5)
+    shown = _last_answer(page).inner_text()
+    assert say("relevance", percent=round(passages[0].relevance * 100)) in shown
+    _wait_for_viewer(page, passages[0], lang)
+    page.click("#qa-clear")
+    page.wait_for_selector("#qa-chat .qa-overview")
+    assert say("archive") in page.inner_text("#qa-chat .qa-overview")
+    assert page.inner_text("#qa-viewer") == say("viewer_placeholder")
+
+
+def _scroll_y(page) -> float:
+    return page.evaluate("() => window.scrollY")
+
+
+def test_phone_keeps_the_answer_in_view(new_page, seed_url, seed_index, artifacts):
+    page = new_page(viewport=PHONE)
+    page.goto(seed_url)
+    page.wait_for_selector("#qa-question textarea")
+    page.screenshot(path=str(artifacts / "phone-empty.png"))
+    before = _scroll_y(page)
+    page.fill("#qa-question textarea", QUESTION)
+    page.press("#qa-question textarea", "Enter")
+    page.wait_for_selector("#qa-viewer .qa-cited")  # the first citation opens by itself
+    page.wait_for_timeout(500)  # let the scrolling settle
+    page.screenshot(path=str(artifacts / "phone-answer.png"))
+    assert _scroll_y(page) == before
+    # The latest question and the start of its answer are on screen, inside the chat.
+    boxes = page.evaluate(
+        """() => {
+            const box = e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; };
+            const chat = document.querySelector('#qa-chat');
+            return {
+                chat: box(chat),
+                question: box([...chat.querySelectorAll('.qa-user')].pop()),
+                answer: box([...chat.querySelectorAll('.qa-answer')].pop()),
+                first: box([...chat.querySelectorAll('.qa-answer')].pop().firstElementChild),
+                height: window.innerHeight,
+                width: document.documentElement.scrollWidth,
+            };
+        }"""
+    )
+    assert boxes["chat"][0] >= 0 and boxes["chat"][1] <= boxes["height"]
+    assert boxes["chat"][0] <= boxes["question"][0] < boxes["answer"][0]
+    assert boxes["first"][1] <= boxes["chat"][1]
+    assert boxes["width"] <= PHONE["width"]  # nothing wider than the screen
+
+    # Opening a citation scrolls the article inside the viewer, never the page.
+    passages = seed_index.search(QUESTION, k=5)
+    deepest = max(passages, key=lambda p: p.line_start)
+    page.click("#qa-citation input")
+    option = page.locator("ul[role=listbox] li", has_text=deepest.citation).first
+    option.scroll_into_view_if_needed()
+    before = _scroll_y(page)
+    option.click()
+    _wait_for_viewer(page, deepest)
+    page.wait_for_timeout(500)
+    assert _scroll_y(page) == before
+    article = page.eval_on_selector(
+        "#qa-viewer .qa-article",
+        """box => ({
+            top: box.scrollTop,
+            cited: box.querySelector('.qa-cited').offsetTop,
+            height: box.clientHeight,
+        })""",
+    )
+    assert article["cited"] > article["height"], "pick a citation further down the article"
+    assert article["top"] > 0
+    assert _in_view(page, "#qa-viewer .qa-cited")
+    page.screenshot(path=str(artifacts / "phone-viewer.png"), full_page=True)

@@ -12,6 +12,8 @@ import pytest
 from gradio_client import Client
 
 import qa
+import ui
+from qa import cli
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -87,3 +89,27 @@ def test_bad_auth_option_is_a_clear_error() -> None:
         timeout=120,
     )
     assert out.returncode == 2 and "USER:PASS" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "examples"),
+    [
+        ([], None),
+        (
+            ["--example", "Wer kommentiert?", "--example", "Und wann?"],
+            ["Wer kommentiert?", "Und wann?"],
+        ),
+    ],
+    ids=["derived", "given"],
+)
+def test_example_questions_reach_the_ui(monkeypatch, seed_index, options, examples) -> None:
+    calls = []
+    monkeypatch.setattr(ui, "launch", lambda index, **kwargs: calls.append(kwargs))
+    assert cli.main(["serve", "--index", str(seed_index.path), *options]) == 0
+    assert calls[0]["examples"] == examples
+
+
+def test_bad_example_is_a_clear_error(seed_index: qa.Index, capsys) -> None:
+    assert cli.main(["serve", "--index", str(seed_index.path), "--example", " "]) == 2
+    err = capsys.readouterr().err
+    assert "example question 1 is empty" in err and "Traceback" not in err

@@ -265,7 +265,9 @@ def test_a_file_changed_between_builds_is_cited_from_its_new_text(tmp_path: Path
     # Lines inserted on top (every citation shifts), a paragraph rewritten, one file
     # truncated to one line, one rewritten with the same bytes (a new mtime only).
     first = corpus / "000.txt"
-    first.write_text("Neu.\n\n\nVorspann.\n\n" + first.read_text(encoding="utf-8"), encoding="utf-8")
+    first.write_text(
+        "Neu.\n\n\nVorspann.\n\n" + first.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     second = corpus / "001.txt"
     second.write_text(
         second.read_text(encoding="utf-8").replace("neue Vorhaben", "ganz\nandere\nPläne"),

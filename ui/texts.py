@@ -1,0 +1,182 @@
+"""The UI's words in German and English, and which language a browser gets.
+
+German is the default: English is chosen only when the browser's preferred language is
+English. Fixed labels reach the browser through Gradio's i18n (see :func:`translations`);
+text built in Python (the answers) takes the language from the request's
+``Accept-Language`` header (see :func:`language`). Both follow the same rule.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "GRADIO_LOCALES",
+    "LANGUAGES",
+    "TEXTS",
+    "Language",
+    "format_date",
+    "format_number",
+    "language",
+    "text",
+]
+
+
+class Language(StrEnum):
+    """The languages of the UI's texts."""
+
+    DE = "de"
+    EN = "en"
+
+
+LANGUAGES = tuple(Language)
+DEFAULT_LANGUAGE = Language.DE
+
+# The languages Gradio 6's frontend has translations for (gradio/js/core/src/lang/*.json),
+# by primary subtag: the frontend picks one of these from the browser's language, or
+# English. Each of them other than English gets the German texts, so that a French or
+# Polish browser sees German labels, as it gets German answers from :func:`language`.
+GRADIO_LOCALES = (
+    "ar", "ca", "ckb", "de", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "id", "ja",
+    "ko", "lt", "nb", "nl", "pl", "pt", "ro", "ru", "sv", "ta", "th", "tr", "uk", "ur", "uz",
+    "zh",
+)  # fmt: skip
+
+TEXTS: dict[Language, dict[str, str]] = {
+    Language.DE: {
+        "heading": (
+            "## Fragen an das Nachrichtenarchiv\n"
+            "Die Antworten sind Stellen aus den Artikeln, jede mit ihrer Fundstelle "
+            "`Datei:Zeilen`; der am besten passende Satz ist markiert."
+        ),
+        "answers": "Antworten",
+        "question_placeholder": "Ihre Frage …",
+        "ask": "Fragen",
+        "passages_per_answer": "Stellen pro Antwort",
+        "clear": "Chat leeren",
+        "open_citation": "Fundstelle aus der letzten Antwort öffnen",
+        "viewer_placeholder": (
+            "Stellen Sie eine Frage und wählen Sie dann eine ihrer Fundstellen: "
+            "hier erscheint der ganze Artikel."
+        ),
+        "archive": "Im Archiv:",
+        "archive_summary": (
+            "{articles} {articles_noun}, {passages} {passages_noun}, "
+            "zuletzt aktualisiert am {updated}."
+        ),
+        "ask_hint": "Stellen Sie eine Frage.",
+        "ask_or_pick_hint": "Stellen Sie eine Frage, oder wählen Sie ein Beispiel:",
+        "article": "Artikel",
+        "articles": "Artikel",
+        "passage": "Textstelle",
+        "passages": "Textstellen",
+        "empty_question": "(leere Frage)",
+        "characters": "{count} Zeichen",
+        "top_one": "Die beste Stelle:",
+        "top_many": "Die {count} besten Stellen:",
+        "no_passages": "Zu dieser Frage wurden keine Stellen gefunden.",
+        "not_answered": "Die Artikel scheinen diese Frage nicht zu beantworten.",
+        "candidates": "Nur zum Vergleich, die nächstliegenden Stellen:",
+        "relevance": "Relevanz {percent} %",
+        "lines": "Zeilen {start}–{end} von {total}",
+        "error_empty": "Bitte geben Sie eine Frage ein.",
+        "error_too_long": "Die Frage ist zu lang ({count} Zeichen, höchstens {limit}).",
+        "error_not_indexed": "{source} ist kein Artikel im Index.",
+        "error_not_cited": "Diese Fundstelle gehört nicht zur letzten Antwort.",
+    },
+    Language.EN: {
+        "heading": (
+            "## Ask the news archive\n"
+            "Answers are passages from the articles, each with its citation `file:lines`; "
+            "the best-matching sentence is marked."
+        ),
+        "answers": "Answers",
+        "question_placeholder": "Your question …",
+        "ask": "Ask",
+        "passages_per_answer": "Passages per answer",
+        "clear": "Clear chat",
+        "open_citation": "Open a citation from the last answer",
+        "viewer_placeholder": (
+            "Ask a question, then pick one of its citations to read the whole article here."
+        ),
+        "archive": "In the archive:",
+        "archive_summary": (
+            "{articles} {articles_noun}, {passages} {passages_noun}, last updated {updated}."
+        ),
+        "ask_hint": "Ask a question.",
+        "ask_or_pick_hint": "Ask a question, or pick an example:",
+        "article": "article",
+        "articles": "articles",
+        "passage": "passage",
+        "passages": "passages",
+        "empty_question": "(empty question)",
+        "characters": "{count} characters",
+        "top_one": "The best passage:",
+        "top_many": "The {count} best passages:",
+        "no_passages": "No passages found for this question.",
+        "not_answered": "The articles do not seem to answer this question.",
+        "candidates": "For comparison only, the closest passages:",
+        "relevance": "relevance {percent}%",
+        "lines": "lines {start}–{end} of {total}",
+        "error_empty": "Please type a question.",
+        "error_too_long": "The question is too long ({count} characters, at most {limit}).",
+        "error_not_indexed": "{source} is not an indexed article.",
+        "error_not_cited": "That citation is not part of the last answer.",
+    },
+}
+
+
+def text(lang: Language, key: str, **fields: object) -> str:
+    """Returns the text ``key`` in ``lang``, with ``fields`` filled in.
+
+    Args:
+        lang: The language; anything else gets German.
+        key: A key of ``TEXTS``.
+        **fields: Values for the ``{placeholders}`` of the text.
+    """
+    template = TEXTS.get(lang, TEXTS[DEFAULT_LANGUAGE])[key]
+    return template.format(**fields) if fields else template
+
+
+def language(accept_language: str | None) -> Language:
+    """Returns the UI language for a browser: English if it prefers English, else German.
+
+    Args:
+        accept_language: The request's ``Accept-Language`` header, e.g.
+            ``"en-US,en;q=0.9,de;q=0.8"``; None or empty when unknown.
+    """
+    best, best_q = "", 0.0
+    for entry in (accept_language or "").split(","):
+        tag, _, params = entry.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if q > best_q:
+            best, best_q = tag.strip(), q
+    return Language.EN if best.split("-")[0].lower() == "en" else DEFAULT_LANGUAGE
+
+
+def format_number(number: int, lang: Language) -> str:
+    """Returns ``number`` with the thousands separator of ``lang`` (1.234 or 1,234)."""
+    grouped = f"{number:,}"
+    return grouped.replace(",", ".") if lang == Language.DE else grouped
+
+
+def format_date(moment: datetime, lang: Language) -> str:
+    """Returns a date and time in UTC, as ``lang`` writes it.
+
+    Args:
+        moment: An aware datetime (a naive one is taken as UTC).
+        lang: The language.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    if lang == Language.DE:
+        return moment.strftime("%d.%m.%Y um %H:%M UTC")
+    return moment.strftime("%Y-%m-%d at %H:%M UTC")
