@@ -12,11 +12,16 @@ candidates (``qa.relevance.FEATURES``). This script fits it and checks it:
   (``benchmarks/eval/unanswerable.json``), over an index of the seeds; check only.
 - Answerable seed questions (``benchmarks/eval/seed_questions.json``): check only.
 
-The model is fitted (logistic regression, Newton's method) on the top-10 candidates of the
-calibration questions; the threshold is the relevance that 95% of the answerable
-calibration questions' first passages reach. The script prints both in the form
-``qa/relevance.py`` holds them, reports the code's current values on the check half with
-the whole trade-off curve, and writes the "Relevance" section of benchmarks/RESULTS.md.
+The background moments (``qa/backgrounds/<model>.npy``) are those of the calibration
+half's passages; the script writes them, so the check half's articles are not in it.
+The model is fitted (logistic regression,
+Newton's method) on the top-10 candidates of the calibration questions; the threshold is
+the one that best tells the calibration half's answerable questions from its off-topic
+ones (most kept plus most below, by their first passages) among those that keep at least
+95% of the answerable.
+The script prints both in the form ``qa/relevance.py`` holds them, reports the fitted
+model on the check half and the seeds with the whole trade-off curve, and writes the
+"Relevance" section of benchmarks/RESULTS.md.
 
 Usage:
     .venv/bin/python benchmarks/relevance.py
@@ -28,7 +33,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,13 +78,19 @@ def _rel(path: Path) -> str:
     return str(path.resolve().relative_to(REPO))
 
 
-def collect(index: object, questions: Sequence[Question], answerable: bool) -> list[Candidates]:
+def collect(
+    index: object,
+    questions: Sequence[Question],
+    answerable: bool,
+    reference: Callable[[Question], object] | None = None,
+) -> list[Candidates]:
     """Returns each question's top-K candidates with their evidence and labels.
 
     Args:
         index: A ``qa.Index``.
         questions: The questions.
         answerable: Whether the index holds their articles (else every label is 0).
+        reference: The background for a question, if not the shipped one.
     """
     from qa.index import _queries
 
@@ -98,7 +109,9 @@ def collect(index: object, questions: Sequence[Question], answerable: bool) -> l
             ],
             dtype=np.float64,
         )
-        features = index._features(query, rows, cosines)  # type: ignore[attr-defined]
+        features = index._features(  # type: ignore[attr-defined]
+            query, rows, cosines, reference(question) if reference else None
+        )
         out.append(Candidates(features, labels, np.array([p.relevance for p in passages])))
     return out
 
@@ -131,6 +144,17 @@ def _first(candidates: Sequence[Candidates], model: tuple[float, np.ndarray] | N
             for c in candidates
         ]
     )
+
+
+def choose_threshold(answerable: np.ndarray, unanswerable: np.ndarray) -> float:
+    """Returns the threshold with the most answerable kept plus unanswerable below.
+
+    Only thresholds that keep at least ``KEEP`` of the answerable questions count; ties go
+    to the lower one.
+    """
+    candidates = np.unique(np.round(np.concatenate([answerable, unanswerable]), 2))
+    allowed = [t for t in candidates if (answerable >= t).mean() >= KEEP]
+    return float(max(allowed, key=lambda t: (answerable >= t).mean() + (unanswerable < t).mean()))
 
 
 def curve_rows(groups: dict[str, np.ndarray], thresholds: Sequence[float]) -> list[list[str]]:
@@ -178,9 +202,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     on_topic = json.loads((EVAL / "unanswerable.json").read_text(encoding="utf-8"))
     on_topic_set = [Question(u["id"], u["question"], "", (0, 0), ()) for u in on_topic]
+    model.BACKGROUNDS.mkdir(exist_ok=True)
+    # The background: the calibration half's passages (the index that lacks the check half).
+    without[1]._snapshot.moments.save(model.BACKGROUNDS / f"{full.model}.npy", np.float32)
+    model.background.cache_clear()
+    shipped = without[1]._snapshot
 
-    answerable = {h: collect(full, halves[h], True) for h in halves}
-    off_topic = {h: collect(without[h], halves[h], False) for h in halves}
+    # A calibration question's own article is in that background, as no user's article
+    # is: leave it out (moments are sums, so exactly).
+    def leave_out(question: Question) -> object:
+        record = shipped.source_record(_rel(DATA / "xquad-de-half0" / question.file))
+        rows = slice(record.first_passage, record.first_passage + record.passage_count)
+        return shipped.moments.without(shipped.vectors[rows], len(shipped.passages))
+
+    answerable = {0: collect(full, halves[0], True, leave_out), 1: collect(full, halves[1], True)}
+    off_topic = {
+        0: collect(without[0], halves[0], False, leave_out),
+        1: collect(without[1], halves[1], False),
+    }
     seeds_answerable = collect(seeds, seed_set, True)
     seeds_unanswerable = collect(seeds, on_topic_set, False)
 
@@ -188,8 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     x = np.vstack([c.features for c in train if len(c.labels)])
     y = np.concatenate([c.labels for c in train])
     fitted = fit_logistic(x, y)
-    first_calibration = _first(answerable[0], fitted)
-    threshold = float(np.quantile(first_calibration, 1 - KEEP))
+    threshold = choose_threshold(_first(answerable[0], fitted), _first(off_topic[0], fitted))
     bias, weights = fitted
     print("fitted on", len(y), "candidates of", len(answerable[0]), "calibration questions:")
     print(f"_BIAS = {bias:.3f}")

@@ -17,13 +17,14 @@ from qa.fusion import Fusion, SearchMode, fuse
 from qa.highlight import best_sentence
 from qa.passage import Passage
 from qa.query import check_k, check_min_relevance, check_question
-from qa.relevance import FEATURES, coverage, relevance
+from qa.relevance import BACKGROUND_PASSAGES, FEATURES, background, coverage, relevance
 from vectorstore import (
     DEFAULT_MODEL,
     BuildReport,
     BuildSettings,
     IndexDir,
     IndexMismatchError,
+    Moments,
     Snapshot,
     build_index,
     get_embedder,
@@ -352,20 +353,33 @@ class Index:
             ranked.append((rows, scores, cosines))
         return ranked
 
-    def _features(self, query: _Query, rows: np.ndarray, cosines: np.ndarray) -> np.ndarray:
-        """Returns the relevance evidence (``qa.relevance.FEATURES``) of each row."""
-        lexical = self._snapshot.lexical
-        idf = lexical.idf(query.weights)
-        mean, spread = self._snapshot.cosine_spread(query.vector)
-        return np.array(
-            [
-                [
-                    float(c),
-                    coverage(idf, query.weights, lexical.passage_terms(int(r))),
-                    (float(c) - mean) / spread,
-                ]
-                for r, c in zip(rows, cosines, strict=True)
-            ]
+    def _features(
+        self,
+        query: _Query,
+        rows: np.ndarray,
+        cosines: np.ndarray,
+        reference: Moments | None = None,
+    ) -> np.ndarray:
+        """Returns the relevance evidence (``qa.relevance.FEATURES``) of each row.
+
+        ``reference`` replaces the background (the calibration leaves a question's own
+        article out of it).
+        """
+        snapshot = self._snapshot
+        idf = snapshot.lexical.idf(query.weights)
+        terms = [snapshot.lexical.passage_terms(int(r)) for r in rows]
+        reference = reference or background(self.model, snapshot.manifest.dim)
+        if reference is not None:
+            # The corpus's own spread, shrunk toward the background's as a prior worth
+            # BACKGROUND_PASSAGES passages: a small corpus on one subject leans on it.
+            n = len(self)
+            reference = snapshot.moments.blend(
+                reference, BACKGROUND_PASSAGES / (n + BACKGROUND_PASSAGES)
+            )
+        else:
+            reference = snapshot.moments
+        return np.column_stack(
+            [[coverage(idf, query.weights, t) for t in terms], reference.z(query.vector, cosines)]
         ).reshape(-1, len(FEATURES))
 
     def _passages(

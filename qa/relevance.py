@@ -2,36 +2,64 @@
 
 Search scores rank the candidates of one answer (hybrid scores are scaled over the
 candidates), so they say nothing across questions. Relevance is a logistic model over
-evidence that does not depend on the other candidates: the cosine between the question
-and the passage, how far that cosine stands above the question's cosines to the whole
-corpus (in standard deviations: some questions are close to everything), and how much of
-the question's term weight (IDF) the passage holds.
-It is fitted on one half of XQuAD-de (gold paragraphs against passages of an index that
-lacks the question's article) and checked on the other half and on questions about the
-seeds that no seed answers: ``benchmarks/relevance.py`` fits it, prints the coefficients
-below and writes the trade-off curve of the threshold to benchmarks/RESULTS.md.
+evidence that does not depend on the other candidates:
+
+- coverage: how much of the question's term weight (IDF) the passage holds;
+- how far the passage's cosine stands above the question's cosines to the corpus, in
+  standard deviations (some questions are close to everything). The corpus's spread is
+  shrunk toward a fixed background's, the passages of the calibration articles, weighted
+  as ``BACKGROUND_PASSAGES`` passages: in a small corpus on one subject every passage is
+  close to an on-subject question, and the background keeps an answer standing out from
+  passages that merely share the subject. The background ships for the default model
+  (``qa/backgrounds/``); another model uses its corpus alone.
+
+``benchmarks/relevance.py`` fits the model on one half of XQuAD-de (gold paragraphs
+against passages of an index that lacks the question's article), writes the background,
+prints the coefficients below, and checks them on the other half and on the seeds; the
+trade-off curve of the threshold is in benchmarks/RESULTS.md ("Relevance").
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FEATURES", "MIN_RELEVANCE", "NOT_ANSWERED", "coverage", "relevance"]
+from vectorstore import Moments
 
-FEATURES = ("cosine", "coverage", "cosine_z")
+__all__ = [
+    "BACKGROUNDS",
+    "FEATURES",
+    "MIN_RELEVANCE",
+    "NOT_ANSWERED",
+    "background",
+    "coverage",
+    "relevance",
+]
+
+FEATURES = ("coverage", "cosine_z")
+BACKGROUND_PASSAGES = 300  # the background counts as this many passages of the corpus
+BACKGROUNDS = Path(__file__).resolve().parent / "backgrounds"
 # Fitted by benchmarks/relevance.py (see its section in benchmarks/RESULTS.md).
-_BIAS = 7.323
-_WEIGHTS = np.array([-21.208, 5.994, 1.855])
+_BIAS = -7.768
+_WEIGHTS = np.array([6.211, 1.058])
 # The threshold below which an answer's best passage is taken as "no article answers":
-# chosen there so that 95% of answerable calibration questions keep their best passage.
-MIN_RELEVANCE = 0.07
+# chosen there to tell answerable from off-topic calibration questions best.
+MIN_RELEVANCE = 0.04
 # What qa says when an answer's best passage is below MIN_RELEVANCE.
 NOT_ANSWERED = (
     "the indexed articles do not seem to answer this question; "
     "the passages below are only the closest candidates"
 )
+
+
+@functools.cache
+def background(model: str, dim: int) -> Moments | None:
+    """Returns the background moments shipped for ``model``, or None if there are none."""
+    path = BACKGROUNDS / f"{model}.npy"
+    return Moments.load(path, dim) if path.is_file() else None
 
 
 def coverage(

@@ -14,6 +14,7 @@ from vectorstore.errors import (
     QAError,
     SourceError,
 )
+from vectorstore.moments import Moments
 from vectorstore.store import IndexDir, Snapshot
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "IndexLockedError",
     "IndexMismatchError",
     "IndexNotFoundError",
+    "Moments",
     "QAError",
     "Snapshot",
     "SourceError",

@@ -27,6 +27,7 @@ from vectorstore.dense import DenseKind, create_dense
 from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
 from vectorstore.lexical import LexicalIndex, tokenize
+from vectorstore.moments import Moments
 from vectorstore.sources import SkippedFile, SourceFile, discover, read_text, scan
 from vectorstore.store import (
     DENSE,
@@ -39,7 +40,6 @@ from vectorstore.store import (
     Manifest,
     Snapshot,
     SourceRecord,
-    write_moments,
 )
 
 __all__ = ["BuildReport", "BuildSettings", "build_index"]
@@ -244,7 +244,7 @@ class _Generation:
         vectors = np.load(self._tmp / VECTORS, mmap_mode="r")
         dense.add(vectors)
         dense.save(self._tmp / DENSE)
-        write_moments(vectors, self._tmp / MOMENTS)
+        Moments.of(vectors).save(self._tmp / MOMENTS)
         return kind
 
 

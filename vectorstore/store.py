@@ -10,7 +10,7 @@ Layout of an index folder::
                           kind (vectorstore.chunking.PassageKind: text, caption, heading)
         documents.bin     every article's text, UTF-8, back to back
         vectors.npy       float32 unit vectors, one row per passage
-        moments.npy       the vectors' mean and mean outer product (for cosine statistics)
+        moments.npy       the vectors' mean and mean outer product (vectorstore.moments)
         dense.faiss       the dense index over vectors.npy
         lexical_*.npy     each passage's term ids (for updates without re-tokenising)
         bm25_*            the BM25 index (bm25s's own files, read memory-mapped)
@@ -50,6 +50,7 @@ from vectorstore.errors import (
     IndexNotFoundError,
 )
 from vectorstore.lexical import LexicalIndex
+from vectorstore.moments import Moments
 
 __all__ = [
     "FORMAT_VERSION",
@@ -58,7 +59,6 @@ __all__ = [
     "Manifest",
     "Snapshot",
     "SourceRecord",
-    "write_moments",
 ]
 
 # 2-4: vectors from the onnxruntime engine (vectorstore/int8.py); 5: passage kinds, and
@@ -81,7 +81,6 @@ DOCUMENTS = "documents.bin"
 VECTORS = "vectors.npy"
 MOMENTS = "moments.npy"
 DENSE = "dense.faiss"
-_MOMENT_BLOCK = 1 << 16  # vectors read at a time when computing the moments
 _POINTER = "CURRENT"
 _LOCK = ".lock"
 _GENERATION = re.compile(r"gen-[0-9]+-[0-9]+")
@@ -181,10 +180,7 @@ class Snapshot:
             self._documents = b"" if empty else mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         self.passages = np.asarray(passages)
         self.vectors = vectors
-        moments = np.load(path / MOMENTS, allow_pickle=False)
-        if moments.dtype != np.float64 or moments.shape != (manifest.dim + 1, manifest.dim):
-            raise ValueError(f"{MOMENTS} does not hold the moments of {manifest.dim}-d vectors")
-        self._mean, self._outer = moments[0], moments[1:]
+        self.moments = Moments.load(path / MOMENTS, manifest.dim)
         _check_spans(self.passages, manifest, len(self._documents))
         self.dense: DenseIndex = load_dense(manifest.dense_kind, path / DENSE, manifest.dim)
         if self.dense.size != n:
@@ -194,16 +190,6 @@ class Snapshot:
         self._by_name = {s.name: s for s in manifest.sources}
         mtime = (path / MANIFEST).stat().st_mtime
         self.published = datetime.fromtimestamp(mtime, tz=UTC)  # when it was written
-
-    def cosine_spread(self, query: np.ndarray) -> tuple[float, float]:
-        """Returns the mean and standard deviation of ``query``'s cosine to every passage.
-
-        Exact, from the stored moments: the mean is ``mean · q`` and the variance
-        ``q · M q - (mean · q)²``, whatever the number of passages.
-        """
-        q = np.asarray(query, dtype=np.float64)
-        mean = float(self._mean @ q)
-        return mean, float(np.sqrt(max(float(q @ self._outer @ q) - mean * mean, 1e-12)))
 
     def passage_text(self, row: int) -> str:
         """Returns the text of passage ``row``."""
@@ -226,18 +212,6 @@ class Snapshot:
     def document_bytes(self, start: int, end: int) -> bytes:
         """Returns bytes ``start..end`` of the stored UTF-8 text of all articles."""
         return self._documents[start:end]
-
-
-def write_moments(vectors: np.ndarray, path: Path) -> None:
-    """Writes the mean and the mean outer product of ``vectors`` (rows) to ``path``."""
-    dim = vectors.shape[1]
-    total, outer = np.zeros(dim), np.zeros((dim, dim))
-    for start in range(0, len(vectors), _MOMENT_BLOCK):
-        block = np.asarray(vectors[start : start + _MOMENT_BLOCK], dtype=np.float32)
-        total += block.sum(axis=0, dtype=np.float64)
-        outer += block.T @ block
-    n = max(len(vectors), 1)
-    np.save(path, np.vstack([total / n, outer / n]), allow_pickle=False)
 
 
 def _check_spans(passages: np.ndarray, manifest: Manifest, documents: int) -> None:
