@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from vectorstore.lexical import tokenize
+from vectorstore.sentences import sentence_spans
 
-__all__ = ["best_sentence", "sentence_spans"]
-
-# A sentence ends after . ! ? (and any closing quotes or brackets) before whitespace and a
-# capital letter or digit, or at a line break ...
-_BOUNDARY = re.compile(
-    r"(?<=[.!?…])(?P<close>[\"'“”»«)\]]*)\s+(?=[\"'“„»«(\[]?[A-ZÄÖÜ0-9])|\s*\n\s*"
-)
-# ... unless the dot ends an abbreviation, an initial or an ordinal ("z.", "Dr.", "3.").
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:z|u|d|v|s|o|bzw|ca|vgl|usw|Nr|Dr|Prof|St|Mio|Mrd|Jh|Jhd|Chr|etc|ggf|inkl|evtl"
-    r"|sog|bspw|Abb|Bd|Hrsg|Mr|Mrs|Ms|Jr|Sr|vs|No|Co|Inc|Ltd|[A-Z])|\b\d{1,2})\.$"
-)
-
+__all__ = ["COSINE_WEIGHT", "best_sentence", "sentence_scores"]
 
 # Tuned on XQuAD-de (answer-in-highlight), and checked on both halves of its questions.
 _MIN_PART = 5  # shortest question term matched as part of a word
 _PART_WEIGHT = 0.5
 _NUMBER_BONUS = 1.0
+# The weight of a sentence's cosine beside its lexical score over the question's IDFs, best
+# on XQuAD-de (benchmarks/highlight.py, sentence vectors pooled from the passage). Chosen
+# on one half of the questions instead (5 or 12), it gains on the other half too.
+COSINE_WEIGHT = 8.0
 _DIGIT = re.compile(r"\d")
 _NUMBER_QUESTION = re.compile(
     r"^\W*(?:wie\s*viele?|wann|in welchem jahr|seit wann|bis wann|um wie viel|wie hoch"
@@ -35,28 +28,8 @@ _NUMBER_QUESTION = re.compile(
 )
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Returns the (start, end) character spans of the sentences of ``text``."""
-    return list(_spans(text))
-
-
-# Passages that answer one question often answer the next: their sentences and terms are
+# Passages that answer one question often answer the next: their sentences' terms are
 # kept (a few MB at most).
-@functools.lru_cache(maxsize=2048)
-def _spans(text: str) -> tuple[tuple[int, int], ...]:
-    spans, start = [], 0
-    for m in _BOUNDARY.finditer(text):
-        end = m.end("close") if m.group("close") is not None else m.start()
-        if "\n" not in m.group() and _ABBREVIATION.search(
-            text[max(start, m.start() - 12) : m.start()]
-        ):
-            continue
-        spans.append((start, end))
-        start = m.end()
-    spans.append((start, len(text)))
-    return tuple((s, e) for s, e in spans if text[s:e].strip())
-
-
 @functools.lru_cache(maxsize=8192)
 def _terms(sentence: str) -> tuple[frozenset[str], str]:
     """Returns a sentence's terms, and its terms long enough to match in part, one a line."""
@@ -88,21 +61,52 @@ def _sentence_score(weights: Mapping[str, float], sentence: str, numeric: bool) 
     return score
 
 
-def best_sentence(question: str, weights: Mapping[str, float], text: str) -> tuple[int, int]:
-    """Returns the span of the sentence of ``text`` that best answers the question.
+def sentence_scores(
+    question: str, weights: Mapping[str, float], text: str, spans: Sequence[tuple[int, int]]
+) -> list[float]:
+    """Returns how well each sentence of ``text`` answers the question, by shared terms.
 
     A sentence scores the IDF of the question's terms it holds, half of it for a term that
     is part of one of its words or the other way round (German compounds:
     *Mobilmachung* in *Teilmobilmachung*), and a bonus for holding a number when the
-    question asks how many, how much or when. Ties go to the earlier sentence.
+    question asks how many, how much or when.
 
     Args:
         question: The question.
         weights: The question's index terms (``vectorstore.lexical.tokenize``) and IDFs.
         text: The passage text.
+        spans: The sentences' character spans (``vectorstore.sentences.sentence_spans``).
     """
-    spans = _spans(text) or ((0, len(text)),)
+    numeric = _asks_for_number(question)
+    return [_sentence_score(weights, text[s:e], numeric) for s, e in spans]
+
+
+def best_sentence(
+    question: str,
+    weights: Mapping[str, float],
+    text: str,
+    cosines: Sequence[float] | None = None,
+) -> tuple[int, int]:
+    """Returns the span of the sentence of ``text`` that best answers the question.
+
+    Without ``cosines``, the sentence with the highest ``sentence_scores``. With them, a
+    sentence scores its ``sentence_scores`` divided by the sum of the question's IDFs plus
+    ``COSINE_WEIGHT`` times its cosine: meaning decides where the words tie or do not
+    match, as for a question in another language. Ties go to the earlier sentence.
+
+    Args:
+        question: The question.
+        weights: The question's index terms (``vectorstore.lexical.tokenize``) and IDFs.
+        text: The passage text.
+        cosines: The question vector's cosine with each sentence's vector, sentences as
+            ``vectorstore.sentences.sentence_spans(text)`` gives them (e.g. from
+            ``Embedder.encode_passages_with_spans``); None when there are none.
+    """
+    spans = sentence_spans(text) or [(0, len(text))]
     if len(spans) == 1:
         return spans[0]
-    numeric = _asks_for_number(question)
-    return max(spans, key=lambda s: _sentence_score(weights, text[s[0] : s[1]], numeric))
+    scores = sentence_scores(question, weights, text, spans)
+    if cosines is not None:
+        total = sum(weights.values()) or 1.0
+        scores = [s / total + COSINE_WEIGHT * c for s, c in zip(scores, cosines, strict=True)]
+    return spans[scores.index(max(scores))]

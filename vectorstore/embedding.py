@@ -15,7 +15,7 @@ import importlib
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +64,39 @@ class Embedder(ABC):
             An array of shape ``(len(texts), dim)``, rows of unit length.
         """
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # Similar lengths batch together: less padding, and the bar moves evenly.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress) as bar:
-            for start in range(0, len(texts), _BATCH_SIZE):
-                rows = order[start : start + _BATCH_SIZE]
-                out[rows] = self._encode([texts[i] for i in rows], query=False)
-                bar.update(len(rows))
+        for rows in self._batches(texts, progress):
+            out[rows] = self._encode([texts[i] for i in rows], query=False)
         return out
+
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Embeds passages, and where the model allows, their sentences (or other spans).
+
+        Span vectors are pooled from the passage's own forward pass, so they cost almost
+        nothing more; they are comparable with ``encode_queries`` vectors by dot product
+        (cosine). Only multilingual-e5-small gives them (``E5Model.encode_passages_with_spans``
+        says how); other models give None, and callers then choose sentences by their words
+        alone.
+
+        Args:
+            texts: The passage texts.
+            spans: For each text, ``(start, end)`` character spans of it, e.g. its
+                sentences (``vectorstore.sentences.sentence_spans``).
+            progress: Show a progress bar.
+
+        Returns:
+            The passage vectors, as ``encode_passages``; and for each text a float32 array
+            of shape ``(len(spans[i]), dim)`` with rows of unit length (zero for a span
+            holding no token), or None.
+        """
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(spans)} lists of spans")
+        return self.encode_passages(texts, progress=progress), None
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embeds questions; returns an array of shape ``(len(texts), dim)``."""
@@ -82,6 +107,17 @@ class Embedder(ABC):
     @abstractmethod
     def _encode(self, texts: list[str], *, query: bool) -> np.ndarray:
         """Embeds one batch of questions or passages."""
+
+    @staticmethod
+    def _batches(texts: Sequence[str], progress: bool) -> Iterator[np.ndarray]:
+        """Yields the row numbers of each batch, moving a progress bar if asked."""
+        # Similar lengths batch together: less padding, and the bar moves evenly.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress) as bar:
+            for start in range(0, len(texts), _BATCH_SIZE):
+                rows = order[start : start + _BATCH_SIZE]
+                yield rows
+                bar.update(len(rows))
 
 
 class E5Embedder(Embedder):
@@ -100,6 +136,25 @@ class E5Embedder(Embedder):
 
     def _encode(self, texts: list[str], *, query: bool) -> np.ndarray:
         return self._model.encode(texts, query=query)
+
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Embeds passages and pools their spans' vectors from the same pass (see the base)."""
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(spans)} lists of spans")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: dict[int, np.ndarray] = {}
+        for rows in self._batches(texts, progress):
+            out[rows], arrays = self._model.encode_passages_with_spans(
+                [texts[i] for i in rows], [spans[i] for i in rows]
+            )
+            pooled.update(zip(rows.tolist(), arrays, strict=True))
+        return out, [pooled[i] for i in range(len(texts))]
 
 
 class SentenceTransformerEmbedder(Embedder):

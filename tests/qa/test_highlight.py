@@ -1,22 +1,8 @@
 from __future__ import annotations
 
-from qa.highlight import best_sentence, sentence_spans
+from qa.highlight import best_sentence, sentence_scores
 from vectorstore.lexical import tokenize
-
-
-def _sentences(text: str) -> list[str]:
-    return [text[s:e] for s, e in sentence_spans(text)]
-
-
-def test_sentences_respect_abbreviations_ordinals_and_quotes() -> None:
-    text = "Am 3. Oktober sagte Dr. Müller z. B. etwas. Dann ging er. „Wirklich?“ Ja!\nNeu"
-    assert _sentences(text) == [
-        "Am 3. Oktober sagte Dr. Müller z. B. etwas.",
-        "Dann ging er.",
-        "„Wirklich?“",
-        "Ja!",
-        "Neu",
-    ]
+from vectorstore.sentences import sentence_spans
 
 
 def test_best_sentence_weighs_rare_terms() -> None:
@@ -62,3 +48,24 @@ def test_short_words_do_not_match_in_part() -> None:
     weights = {"teilmobilmach": 2.0, "putin": 0.5}
     start, end = best_sentence("Teilmobilmachung Putin", weights, text)
     assert text[start:end] == "Putin sprach."
+
+
+def test_best_sentence_takes_the_best_of_the_sentence_scores() -> None:
+    text = "Die Reservisten kamen spät. Alle 300.000 Reservisten kamen."
+    weights = {"reservist": 1.5}
+    spans = sentence_spans(text)
+    assert sentence_scores("Wie viele Reservisten?", weights, text, spans) == [1.5, 2.5]
+    assert sentence_scores("Welche Reservisten?", weights, text, spans) == [1.5, 1.5]
+
+
+def test_sentence_cosines_decide_where_the_words_do_not() -> None:
+    text = "Putin sprach lange. Die Reservisten wurden eingezogen. Dann ging er."
+    weights = {"reservist": 2.0, "conscript": 5.0}  # an English question's terms
+    assert best_sentence("Who were conscripted?", {"conscript": 5.0}, text) == (0, 19)
+    cosines = [0.80, 0.86, 0.81]
+    start, end = best_sentence("Who were conscripted?", {"conscript": 5.0}, text, cosines)
+    assert text[start:end] == "Die Reservisten wurden eingezogen."
+    # A shared rare term (2 / 7 of the question's IDF) outweighs a small cosine difference.
+    start, end = best_sentence("Reservisten?", weights, text, [0.86, 0.84, 0.80])
+    assert text[start:end] == "Die Reservisten wurden eingezogen."
+    assert best_sentence("Reservisten?", weights, "Nur einer", [0.5]) == (0, 9)

