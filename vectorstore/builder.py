@@ -28,6 +28,7 @@ from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
 from vectorstore.lexical import LexicalIndex, tokenize
 from vectorstore.moments import Moments
+from vectorstore.sentences import sentence_spans
 from vectorstore.sources import SkippedFile, SourceFile, discover, read_text, scan
 from vectorstore.store import (
     DENSE,
@@ -35,6 +36,9 @@ from vectorstore.store import (
     MOMENTS,
     PASSAGE_DTYPE,
     PASSAGES,
+    SENTENCE_DTYPE,
+    SENTENCE_OFFSETS,
+    SENTENCE_VECTORS,
     VECTORS,
     IndexDir,
     Manifest,
@@ -94,21 +98,22 @@ class BuildReport:
 
 
 class _NpyWriter:
-    """Appends float32 rows to a ``.npy`` file whose header is written when it closes."""
+    """Appends float rows to a ``.npy`` file whose header is written when it closes."""
 
     _HEADER = 128
 
-    def __init__(self, path: Path, dim: int) -> None:
+    def __init__(self, path: Path, dim: int, dtype: str = "<f4") -> None:
         self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._file.write(b"\0" * self._HEADER)
-        self.dim, self.rows = dim, 0
+        self.dim, self.rows, self._dtype = dim, 0, dtype
 
     def write(self, rows: np.ndarray) -> None:
-        self._file.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+        self._file.write(np.ascontiguousarray(rows, dtype=self._dtype).tobytes())
         self.rows += len(rows)
 
     def close(self) -> None:
-        header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({self.rows}, {self.dim}), }}"
+        shape = f"({self.rows}, {self.dim})"
+        header = f"{{'descr': '{self._dtype}', 'fortran_order': False, 'shape': {shape}, }}"
         body = header.encode("latin-1").ljust(self._HEADER - 10 - 1) + b"\n"
         self._file.seek(0)
         self._file.write(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body)
@@ -122,12 +127,14 @@ class _Generation:
         self._tmp, self._embedder, self._settings, self._bar = tmp, embedder, settings, bar
         self._docs = open(tmp / DOCUMENTS, "wb")  # noqa: SIM115 - closed in finish()
         self._vectors = _NpyWriter(tmp / VECTORS, embedder.dim)
+        self._sentences = _NpyWriter(tmp / SENTENCE_VECTORS, embedder.dim, SENTENCE_DTYPE)
+        self._sentence_counts: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
         self._tokens: list[np.ndarray] = []
         self._lengths: list[np.ndarray] = []
         self._vocab: dict[str, int] = {}
         self._remap: np.ndarray | None = None
-        self._pending: list[str] = []
+        self._pending: list[tuple[str, list[tuple[int, int]]]] = []  # text, sentence spans
         self.records: list[SourceRecord] = []
         self.offset = 0  # bytes written to documents.bin
         self.passages = 0  # rows written, embedded or pending
@@ -141,7 +148,14 @@ class _Generation:
 
     def _flush(self) -> None:
         if self._pending:
-            self._vectors.write(self._embedder.encode_passages(self._pending))
+            texts, spans = zip(*self._pending, strict=True)
+            vectors, sentences = self._embedder.encode_passages_with_spans(texts, spans)
+            self._vectors.write(vectors)
+            if sentences is None:  # a model without sentence vectors: highlights by words
+                self._sentence_counts.append(np.zeros(len(texts), dtype=np.int64))
+            else:
+                self._sentence_counts.append(np.array([len(a) for a in sentences]))
+                self._sentences.write(np.concatenate(sentences))
             self.embedded += len(self._pending)
             self._pending = []
 
@@ -160,6 +174,9 @@ class _Generation:
         rows["byte_end"] += self.offset - r.byte_start
         self._rows.append(rows)
         self._vectors.write(old.vectors[first : first + n])
+        bounds = old.sentence_offsets[first : first + n + 1]
+        self._sentences.write(old.sentence_vectors[bounds[0] : bounds[-1]])
+        self._sentence_counts.append(np.diff(bounds))
         ids, lengths = old.lexical.passage_tokens(first, first + n)
         if self._remap is None:
             self._remap = np.full(len(old.lexical.vocab), -1, dtype=np.int64)
@@ -198,8 +215,9 @@ class _Generation:
                 terms = self._term_ids(tokenize(text))
                 self._tokens.append(terms)
                 self._lengths.append(np.array([len(terms)]))
-                embedded, _ = embedding_text(text, c.context)
-                self._pending.append(embedded)
+                embedded, at = embedding_text(text, c.context)
+                spans = [(at + a, at + b) for a, b in sentence_spans(text)]
+                self._pending.append((embedded, spans))
             self._rows.append(rows)
             self._docs.write(data)
             size += len(data)
@@ -232,6 +250,9 @@ class _Generation:
         self._flush()
         self._docs.close()
         self._vectors.close()
+        self._sentences.close()
+        counts = np.concatenate(self._sentence_counts) if self._sentence_counts else []
+        np.save(self._tmp / SENTENCE_OFFSETS, np.r_[0, np.cumsum(counts)].astype(np.int64))
         rows = np.concatenate(self._rows) if self._rows else np.zeros(0, PASSAGE_DTYPE)
         np.save(self._tmp / PASSAGES, rows, allow_pickle=False)
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)

@@ -11,6 +11,9 @@ Layout of an index folder::
         documents.bin     every article's text, UTF-8, back to back
         vectors.npy       float32 unit vectors, one row per passage
         moments.npy       the vectors' mean and mean outer product (vectorstore.moments)
+        sentence_*.npy    float16 vectors of each passage's sentences, pooled from its own
+                          forward pass (in vectorstore.sentences order), and where each
+                          passage's rows start (none for models that do not give them)
         dense.faiss       the dense index over vectors.npy
         lexical_*.npy     each passage's term ids (for updates without re-tokenising)
         bm25_*            the BM25 index (bm25s's own files, read memory-mapped)
@@ -63,7 +66,7 @@ __all__ = [
 
 # 2-4: vectors from the onnxruntime engine (vectorstore/int8.py); 5: passage kinds, and
 # headings folded into passages and embedded as context (vectorstore/chunking.py);
-# 6: the vectors' moments (moments.npy).
+# 6: the vectors' moments (moments.npy) and sentence vectors.
 FORMAT_VERSION = 6
 PASSAGE_DTYPE = np.dtype(
     [
@@ -80,6 +83,9 @@ PASSAGES = "passages.npy"
 DOCUMENTS = "documents.bin"
 VECTORS = "vectors.npy"
 MOMENTS = "moments.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+SENTENCE_OFFSETS = "sentence_offsets.npy"
+SENTENCE_DTYPE = "<f2"
 DENSE = "dense.faiss"
 _POINTER = "CURRENT"
 _LOCK = ".lock"
@@ -181,6 +187,19 @@ class Snapshot:
         self.passages = np.asarray(passages)
         self.vectors = vectors
         self.moments = Moments.load(path / MOMENTS, manifest.dim)
+        self.sentence_vectors = np.load(path / SENTENCE_VECTORS, mmap_mode="r")
+        self.sentence_offsets = np.load(path / SENTENCE_OFFSETS, allow_pickle=False)
+        offsets, sentences = self.sentence_offsets, self.sentence_vectors
+        if (
+            sentences.dtype != np.dtype(SENTENCE_DTYPE)
+            or sentences.ndim != 2
+            or sentences.shape[1] != manifest.dim
+            or offsets.shape != (n + 1,)
+            or offsets[0] != 0
+            or offsets[-1] != len(sentences)
+            or (np.diff(offsets) < 0).any()
+        ):
+            raise ValueError(f"{SENTENCE_VECTORS} and {SENTENCE_OFFSETS} do not match")
         _check_spans(self.passages, manifest, len(self._documents))
         self.dense: DenseIndex = load_dense(manifest.dense_kind, path / DENSE, manifest.dim)
         if self.dense.size != n:
@@ -190,6 +209,13 @@ class Snapshot:
         self._by_name = {s.name: s for s in manifest.sources}
         mtime = (path / MANIFEST).stat().st_mtime
         self.published = datetime.fromtimestamp(mtime, tz=UTC)  # when it was written
+
+    def sentence_cosines(self, row: int, query: np.ndarray) -> np.ndarray | None:
+        """Returns the cosines of passage ``row``'s sentences to ``query``, or None."""
+        start, end = self.sentence_offsets[row], self.sentence_offsets[row + 1]
+        if start == end:
+            return None
+        return np.asarray(self.sentence_vectors[start:end], dtype=np.float32) @ query
 
     def passage_text(self, row: int) -> str:
         """Returns the text of passage ``row``."""

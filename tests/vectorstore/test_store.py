@@ -12,6 +12,7 @@ from tests.conftest import write
 from vectorstore import IndexDir, build_index, get_embedder
 from vectorstore.chunking import PassageKind, chunk_text, embedding_text
 from vectorstore.dense import FLAT_MAX, DenseKind, create_dense, load_dense
+from vectorstore.sentences import sentence_spans
 
 ARTICLES = {
     "a.txt": "Die Katze schläft auf dem Sofa.\n\nSie träumt von Mäusen.\n",
@@ -293,3 +294,27 @@ def test_approximate_index_finds_what_exact_search_finds(tmp_path: Path) -> None
     assert recall >= 0.9
     with pytest.raises(ValueError, match="not a flat index"):
         load_dense(DenseKind.FLAT, tmp_path / "ivf.faiss", 32)
+
+
+def test_sentence_vectors_follow_the_sentences_and_survive_updates(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    write(corpus / "a.txt", "Titel\n\nDer Rat tagte. Er beschloss Hilfen. Die Opposition klagte.\n")
+    write(corpus / "b.txt", "Der Zug nach Hamburg hat Verspätung. Reisende warten.\n")
+    index_dir = tmp_path / "idx"
+    build_index(index_dir, [str(corpus)])
+    before = IndexDir(index_dir).open()
+    texts = [before.passage_text(r) for r in range(len(before.passages))]
+    counts = np.diff(before.sentence_offsets).tolist()
+    assert counts == [len(sentence_spans(t)) for t in texts] == [4, 2]  # "Titel" folded in
+    # Pooled from the passage's own pass: each is close to the sentence embedded alone.
+    alone = get_embedder().encode_passages(["Er beschloss Hilfen."])[0]
+    sentence = np.asarray(before.sentence_vectors[2], dtype=np.float32)
+    assert float(sentence @ alone) > 0.8
+    assert before.sentence_cosines(0, alone).shape == (4,)
+    kept = np.array(before.sentence_vectors[:4])
+
+    write(corpus / "b.txt", "Der Zug nach Berlin fällt aus.\n")
+    build_index(index_dir, [str(corpus)])
+    after = IndexDir(index_dir).open()
+    assert np.diff(after.sentence_offsets).tolist() == [4, 1]
+    np.testing.assert_array_equal(after.sentence_vectors[:4], kept)
