@@ -11,6 +11,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,17 @@ def percentiles_ms(seconds: Sequence[float]) -> tuple[float, float]:
         return float("nan"), float("nan")
     ms = np.asarray(seconds, dtype=float) * 1000
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
+
+
+def cold_search(index: Any, question: str, k: int, mode: Any = None) -> list[Any]:
+    """Searches as for a new question, whose vector qa has not kept from a conversation.
+
+    Latency figures must include embedding the question.
+    """
+    from qa.index import clear_question_cache
+
+    clear_question_cache()
+    return index.search(question, k=k) if mode is None else index.search(question, k=k, mode=mode)
 
 
 def write_if_changed(path: Path, text: str) -> bool:

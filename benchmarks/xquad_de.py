@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from common import (
     REPO,
+    cold_search,
     command_line,
     machine_info,
     normalise,
@@ -320,7 +321,7 @@ def run_qa(
                 bar.update(len(chunk))
         latencies: list[float] = []
         if number == 0 and timing:
-            latencies = _timed(lambda t: _qa_hits(index.search(t, k=K, mode=mode)), timing, label)
+            latencies = _timed(lambda t: _qa_hits(cold_search(index, t, K, mode)), timing, label)
         out[name] = score(rankings, questions, latencies)
     return out
 
@@ -568,6 +569,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--questions", type=int, default=None, help="German questions to ask")
     parser.add_argument("--latency-n", type=int, default=None, help="questions timed (200)")
     parser.add_argument("--no-langchain", action="store_true", help="skip the LangChain baseline")
+    parser.add_argument(
+        "--caption-weights",
+        default="1,0.9,0.8,0.6",
+        help="factors on captions' scores to compare on the seeds (hybrid; '' to skip)",
+    )
     return parser.parse_args(argv)
 
 
@@ -633,6 +639,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_row(row)
 
     body = report_markdown(rows, meta, args.quick)
+    if args.caption_weights:
+        weights = [float(w) for w in args.caption_weights.split(",")]
+        lines = caption_table(qa, DATA / f"index-seeds-{slug(model)}", seeds, weights)
+        body += "\n\n" + "\n".join(lines)
+        print("\n".join(lines))
     print()
     print(table(rows))
     print()
@@ -652,6 +663,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         written.append("benchmarks/RESULTS.md")
     print("wrote " + ", ".join(written))
     return 0
+
+
+def caption_table(
+    qa_module: object, index_dir: Path, questions: Sequence[Question], weights: Sequence[float]
+) -> list[str]:
+    """Measures the factor on captions' and bare headings' scores on the seed questions."""
+    import dataclasses
+
+    index = qa_module.Index.load(_rel(index_dir))  # type: ignore[attr-defined]
+    default = index.fusion.caption_weight
+    lines = [
+        f"Captions, bylines and bare headings rank with their score times a factor "
+        f"(`Fusion.caption_weight`, {default} in qa); hybrid, on the {len(questions)} seed "
+        f"questions (`--caption-weights`):",
+        "",
+        "| factor | seeds hit@1 | seeds hit@5 | seeds MRR@10 |",
+        "|---|---|---|---|",
+    ]
+    for weight in weights:
+        index.fusion = dataclasses.replace(index.fusion, caption_weight=weight)
+        s = run_qa(index, qa_module.SearchMode.HYBRID, {"seeds": questions}, (), "captions")  # type: ignore[attr-defined]
+        seeds = s["seeds"]
+        lines.append(
+            f"| {weight} | {seeds['hit@1']:.3f} | {seeds['hit@5']:.3f} | {seeds['mrr@10']:.3f} |"
+        )
+    return lines
 
 
 def _print_row(row: Row) -> None:

@@ -26,10 +26,13 @@ class Fusion:
         lexical_weight: Weight of the BM25 score, each signal scaled to [0, 1] over the
             candidates; the dense cosine gets ``1 - lexical_weight``.
         candidates: How many candidates each signal contributes before fusion.
+        caption_weight: Factor on the score of captions, bylines and bare headings, so
+            that they rank below content that matches as well (measured on the seeds).
     """
 
     lexical_weight: float = 0.3
     candidates: int = 20
+    caption_weight: float = 0.9
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

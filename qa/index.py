@@ -29,9 +29,10 @@ from vectorstore import (
     build_index,
     get_embedder,
 )
+from vectorstore.chunking import PassageKind
 from vectorstore.lexical import tokenize
 
-__all__ = ["DEFAULT_INDEX_DIR", "Index", "default_corpus", "retrieve"]
+__all__ = ["DEFAULT_INDEX_DIR", "Index", "clear_question_cache", "default_corpus", "retrieve"]
 
 DEFAULT_INDEX_DIR = ".qa-index"
 
@@ -87,6 +88,12 @@ def _question_vectors(model: str, texts: Sequence[str]) -> dict[str, np.ndarray]
         while len(_vectors) > _VECTOR_CACHE:
             _vectors.popitem(last=False)
     return out
+
+
+def clear_question_cache() -> None:
+    """Forgets the question vectors kept for conversations (benchmarks time cold questions)."""
+    with _vectors_lock:
+        _vectors.clear()
 
 
 @dataclass(frozen=True)
@@ -348,6 +355,8 @@ class Index:
                 scores = cosines
                 if mode is SearchMode.HYBRID:
                     scores = fuse(cosines, lexical[rows], self.fusion)
+                content = snapshot.passages["kind"][rows] == PassageKind.TEXT
+                scores = np.where(content, scores, scores * self.fusion.caption_weight)
                 order = np.argsort(-scores, kind="stable")[:k]
                 rows, scores, cosines = rows[order], scores[order], cosines[order]
             ranked.append((rows, scores, cosines))
