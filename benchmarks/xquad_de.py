@@ -572,7 +572,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--caption-weights",
         default="1,0.9,0.8,0.6",
-        help="factors on captions' scores to compare on the seeds (hybrid; '' to skip)",
+        help="Fusion.caption_weight values to compare (hybrid; '' to skip)",
+    )
+    parser.add_argument(
+        "--sentence-weights",
+        default="0,0.1,0.2,0.3,0.5",
+        help="Fusion.sentence_weight values to compare (hybrid; '' to skip)",
     )
     return parser.parse_args(argv)
 
@@ -639,11 +644,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_row(row)
 
     body = report_markdown(rows, meta, args.quick)
-    if args.caption_weights:
-        weights = [float(w) for w in args.caption_weights.split(",")]
-        lines = caption_table(qa, DATA / f"index-seeds-{slug(model)}", seeds, weights)
-        body += "\n\n" + "\n".join(lines)
-        print("\n".join(lines))
+    indexes = {
+        "de": qa.Index.load(_rel(DATA / f"index-{slug(model)}")),
+        "seeds": qa.Index.load(_rel(DATA / f"index-seeds-{slug(model)}")),
+    }
+    sweeps = {"caption_weight": args.caption_weights, "sentence_weight": args.sentence_weights}
+    for setting, values in sweeps.items():
+        if values and not args.quick:
+            lines = fusion_table(
+                indexes,
+                {"de": asked, "en": english, "seeds": seeds},
+                setting,
+                [float(v) for v in values.split(",")],
+            )
+            body += "\n\n" + "\n".join(lines)
     print()
     print(table(rows))
     print()
@@ -665,29 +679,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def caption_table(
-    qa_module: object, index_dir: Path, questions: Sequence[Question], weights: Sequence[float]
+def fusion_table(
+    indexes: dict[str, qa.Index],
+    sets: dict[str, list[Question]],
+    setting: str,
+    values: Sequence[float],
 ) -> list[str]:
-    """Measures the factor on captions' and bare headings' scores on the seed questions."""
+    """Measures one ``qa.Fusion`` setting, hybrid, on every question set (an A/B table).
+
+    Args:
+        indexes: The index each set is asked of.
+        sets: Question sets by name; German ones split into even and odd questions, so a
+            value can be chosen on one half and checked on the other.
+        setting: The ``Fusion`` field, e.g. ``sentence_weight``.
+        values: The values to compare.
+    """
     import dataclasses
 
-    index = qa_module.Index.load(_rel(index_dir))  # type: ignore[attr-defined]
-    default = index.fusion.caption_weight
+    import qa
+
+    split: dict[str, list[Question]] = {}
+    for name, questions in sets.items():
+        if name == "de":
+            split |= {"DE even": list(questions[0::2]), "DE odd": list(questions[1::2])}
+        else:
+            split[SET_LABELS[name]] = list(questions)
+    default = getattr(qa.Fusion(), setting)
+    head = ["value", *[f"{n} hit@1 / hit@5 / MRR@10" for n in split]]
     lines = [
-        f"Captions, bylines and bare headings rank with their score times a factor "
-        f"(`Fusion.caption_weight`, {default} in qa); hybrid, on the {len(questions)} seed "
-        f"questions (`--caption-weights`):",
+        f"`Fusion.{setting}` ({default} in qa), hybrid search (`--{setting.replace('_', '-')}s`):",
         "",
-        "| factor | seeds hit@1 | seeds hit@5 | seeds MRR@10 |",
-        "|---|---|---|---|",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
     ]
-    for weight in weights:
-        index.fusion = dataclasses.replace(index.fusion, caption_weight=weight)
-        s = run_qa(index, qa_module.SearchMode.HYBRID, {"seeds": questions}, (), "captions")  # type: ignore[attr-defined]
-        seeds = s["seeds"]
-        lines.append(
-            f"| {weight} | {seeds['hit@1']:.3f} | {seeds['hit@5']:.3f} | {seeds['mrr@10']:.3f} |"
-        )
+    for value in values:
+        cells = [f"**{value}**" if value == default else str(value)]
+        for name, questions in split.items():
+            index = indexes["seeds" if name == "seeds" else "de"]
+            index.fusion = dataclasses.replace(qa.Fusion(), **{setting: value})
+            s = run_qa(index, qa.SearchMode.HYBRID, {name: questions}, (), setting)[name]
+            cells.append(f"{s['hit@1']:.3f} / {s['hit@5']:.3f} / {s['mrr@10']:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    for index in indexes.values():
+        index.fusion = qa.Fusion()
     return lines
 
 

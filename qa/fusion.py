@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import numpy as np
 
-__all__ = ["Fusion", "SearchMode", "fuse"]
+__all__ = ["Fusion", "SearchMode", "fuse", "unit"]
 
 
 class SearchMode(StrEnum):
@@ -28,14 +28,19 @@ class Fusion:
         candidates: How many candidates each signal contributes before fusion.
         caption_weight: Factor on the score of captions, bylines and bare headings, so
             that they rank below content that matches as well (measured on the seeds).
+        sentence_weight: Weight of the passage's best sentence's cosine to the question,
+            scaled to [0, 1] over the candidates and added to the fused score: a passage
+            whose one sentence says what is asked beats one that is merely on the subject.
     """
 
     lexical_weight: float = 0.3
     candidates: int = 20
     caption_weight: float = 0.9
+    sentence_weight: float = 0.3
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit(x: np.ndarray) -> np.ndarray:
+    """Returns ``x`` scaled to [0, 1] (all zeros if it is constant)."""
     lo, hi = float(x.min()), float(x.max())
     return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
@@ -43,4 +48,4 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def fuse(dense: np.ndarray, lexical: np.ndarray, fusion: Fusion) -> np.ndarray:
     """Returns fused scores of candidates from their dense and lexical scores."""
     w = fusion.lexical_weight
-    return (1 - w) * _unit(dense) + w * _unit(lexical)
+    return (1 - w) * unit(dense) + w * unit(lexical)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.conversation import CONTEXT_TURNS, check_history, dependence
-from qa.fusion import Fusion, SearchMode, fuse
+from qa.fusion import Fusion, SearchMode, fuse, unit
 from qa.highlight import best_sentence
 from qa.passage import Passage
 from qa.query import check_k, check_min_relevance, check_question
@@ -354,13 +354,24 @@ class Index:
             if mode is not SearchMode.LEXICAL:
                 scores = cosines
                 if mode is SearchMode.HYBRID:
-                    scores = fuse(cosines, lexical[rows], self.fusion)
-                content = snapshot.passages["kind"][rows] == PassageKind.TEXT
-                scores = np.where(content, scores, scores * self.fusion.caption_weight)
+                    scores = self._hybrid(query, rows, cosines, lexical[rows])
                 order = np.argsort(-scores, kind="stable")[:k]
                 rows, scores, cosines = rows[order], scores[order], cosines[order]
             ranked.append((rows, scores, cosines))
         return ranked
+
+    def _hybrid(
+        self, query: _Query, rows: np.ndarray, cosines: np.ndarray, lexical: np.ndarray
+    ) -> np.ndarray:
+        """Returns the hybrid scores of candidate rows (see ``qa.Fusion``)."""
+        snapshot, fusion = self._snapshot, self.fusion
+        scores = fuse(cosines, lexical, fusion)
+        best = [snapshot.sentence_cosines(int(r), query.vector) for r in rows]
+        if all(b is not None for b in best):
+            sentences = np.array([b.max() for b in best])  # type: ignore[union-attr]
+            scores = scores + fusion.sentence_weight * unit(sentences)
+        content = snapshot.passages["kind"][rows] == PassageKind.TEXT
+        return np.where(content, scores, scores * fusion.caption_weight)
 
     def _features(
         self,
