@@ -92,11 +92,12 @@ def collect(
         answerable: Whether the index holds their articles (else every label is 0).
         reference: The background for a question, if not the shipped one.
     """
+    from qa import SearchMode
     from qa.index import _queries
 
     out = []
     queries = _queries(index.model, [q.text for q in questions], ())  # type: ignore[attr-defined]
-    ranked = index._rank(queries, K, "hybrid")  # type: ignore[attr-defined]
+    ranked = index._rank(queries, K, SearchMode.HYBRID)  # type: ignore[attr-defined]
     for question, query, (rows, scores, cosines) in zip(questions, queries, ranked, strict=True):
         passages = index._passages(query, rows, scores, cosines, None)  # type: ignore[attr-defined]
         labels = np.array(
@@ -173,11 +174,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the calibration and the check; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD)
+    parser.add_argument(
+        "--background-passages",
+        type=int,
+        default=None,
+        help="try another weight of the background against the corpus (qa: 300)",
+    )
     args = parser.parse_args(argv)
     meta = {"date": today(), "command": command_line(), "machine": machine_info()}
     import qa
+    import qa.index
     from qa import relevance as model
 
+    if args.background_passages is not None:
+        qa.index.BACKGROUND_PASSAGES = args.background_passages
     os.chdir(REPO)
     german = prepare_xquad(args.xquad.resolve(), DATA / "xquad-de")
     questions = german + load_english(DEFAULT_EN, german)
@@ -274,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = [
         f"Measured {meta['date']} with `{meta['command']}`.",
         "",
+        f"Background weight: {qa.index.BACKGROUND_PASSAGES} passages. "
         f"Fitted on the calibration half (even-numbered XQuAD-de articles, "
         f"{len(answerable[0])} questions, {len(y)} candidates): features "
         f"{', '.join(model.FEATURES)}, bias {bias:.3f}, weights "
