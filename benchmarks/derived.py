@@ -155,6 +155,24 @@ class DerivedEmbedder(Embedder):
         self.dim = real.dim
         self.fallbacks = 0
 
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Derived passage vectors, and sentence vectors derived from them the same way."""
+        vectors = self.encode_passages(texts, progress=progress)
+        sentences = []
+        for number, (vector, parts) in enumerate(zip(vectors, spans, strict=True)):
+            noise = np.random.default_rng([number, len(parts)]).standard_normal(
+                (len(parts), self.dim), dtype=np.float32
+            )
+            v = vector + self.sigma * noise
+            sentences.append(v / np.linalg.norm(v, axis=1, keepdims=True))
+        return vectors, sentences
+
     def _encode(self, texts: list[str], *, query: bool) -> np.ndarray:
         if query:
             return self._real._encode(texts, query=True)
@@ -199,8 +217,18 @@ class TimingEmbedder(Embedder):
 
     def encode_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embeds passages with the wrapped embedder, timing it."""
+        return self.encode_passages_with_spans(texts, [[] for _ in texts], progress=progress)[0]
+
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Embeds passages and their sentences with the wrapped embedder, timing it."""
         start = time.perf_counter()
-        out = self.inner.encode_passages(texts, progress=progress)
+        out = self.inner.encode_passages_with_spans(texts, spans, progress=progress)
         self.seconds += time.perf_counter() - start
         self.passages += len(texts)
         return out
