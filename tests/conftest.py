@@ -11,6 +11,8 @@ import qa
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
+# The keys of Passage.to_dict(), which the CLI's --json and the /retrieve API return too.
+PASSAGE_FIELDS = {"source", "line_start", "line_end", "text", "score", "relevance", "highlight"}
 
 
 @pytest.fixture(scope="session", autouse=True)

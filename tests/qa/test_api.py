@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from tests.conftest import REPO, SEEDS
+from tests.conftest import PASSAGE_FIELDS, REPO, SEEDS
 
 QUESTIONS = json.loads((REPO / "tests/data/seed_questions.json").read_text(encoding="utf-8"))
 
@@ -61,15 +61,7 @@ def test_passage_is_frozen_and_serialisable(seed_index: qa.Index) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.score = 1.0  # type: ignore[misc]
     d = p.to_dict()
-    assert set(d) == {
-        "source",
-        "line_start",
-        "line_end",
-        "text",
-        "score",
-        "relevance",
-        "highlight",
-    }
+    assert set(d) == PASSAGE_FIELDS
     assert 0.0 <= d["relevance"] <= 1.0
     assert d["highlight"] in d["text"] and d["highlight"]
     json.dumps(d)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from tests.conftest import REPO, write
+from tests.conftest import PASSAGE_FIELDS, REPO, write
 
 
 def run_qa(*args: str) -> subprocess.CompletedProcess[str]:
@@ -24,15 +24,7 @@ def test_ask_json(seed_index: qa.Index) -> None:
     assert out.returncode == 0, out.stderr
     hits = json.loads(out.stdout)
     assert len(hits) == 3
-    assert set(hits[0]) == {
-        "source",
-        "line_start",
-        "line_end",
-        "text",
-        "score",
-        "relevance",
-        "highlight",
-    }
+    assert set(hits[0]) == PASSAGE_FIELDS
     expected = seed_index.search("Wer kommentiert?", k=3)
     assert [(h["source"], h["line_start"], h["line_end"], h["text"]) for h in hits] == [
         (p.source, p.line_start, p.line_end, p.text) for p in expected

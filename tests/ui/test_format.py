@@ -12,6 +12,7 @@ import pytest
 
 import qa
 import ui
+from tests.conftest import PASSAGE_FIELDS
 from ui import texts
 
 PAYLOAD = (
@@ -282,15 +283,7 @@ def test_retrieve_returns_json_dicts(seed_index):
     rows = ui.retrieve(seed_index, "Wie viele Reservisten?", 3)
     assert len(rows) == 3
     for row in rows:
-        assert set(row) == {
-            "source",
-            "line_start",
-            "line_end",
-            "text",
-            "score",
-            "relevance",
-            "highlight",
-        }
+        assert set(row) == PASSAGE_FIELDS
         assert row["source"] in seed_index.sources
         assert row["highlight"] in row["text"]
         assert 0.0 <= row["relevance"] <= 1.0
