@@ -350,7 +350,7 @@ class Index:
                 if mode is SearchMode.HYBRID:
                     rows = np.union1d(rows, _top(lexical, n))
             # Exact cosines from the stored vectors, whatever index found the rows.
-            cosines = np.asarray(snapshot.vectors[rows]) @ query.vector
+            cosines = snapshot.vector_rows.take(rows) @ query.vector
             if mode is not SearchMode.LEXICAL:
                 scores = cosines
                 if mode is SearchMode.HYBRID:

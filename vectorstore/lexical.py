@@ -21,6 +21,8 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
+from vectorstore.rows import RowFile
+
 __all__ = ["LexicalIndex", "tokenize"]
 
 TOKENS = "lexical_tokens.npy"
@@ -74,7 +76,11 @@ class LexicalIndex:
     """BM25 over passages, with each passage's token ids kept for cheap updates."""
 
     def __init__(
-        self, bm25: bm25s.BM25, vocab: list[str], tokens: np.ndarray, offsets: np.ndarray
+        self,
+        bm25: bm25s.BM25,
+        vocab: list[str],
+        tokens: np.ndarray | RowFile,
+        offsets: np.ndarray,
     ) -> None:
         self._bm25 = bm25
         self.vocab = vocab
@@ -143,7 +149,7 @@ class LexicalIndex:
         """
         try:
             bm25 = bm25s.BM25.load(str(directory), mmap=True, show_progress=False, **_BM25_FILES)
-            tokens = np.load(directory / TOKENS, mmap_mode="r", allow_pickle=False)
+            tokens = RowFile(directory / TOKENS)
             offsets = np.load(directory / OFFSETS, allow_pickle=False)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"the lexical index is damaged ({exc})") from exc

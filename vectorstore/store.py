@@ -29,7 +29,6 @@ import contextlib
 import errno
 import fcntl
 import json
-import mmap
 import os
 import re
 import shutil
@@ -54,6 +53,7 @@ from vectorstore.errors import (
 )
 from vectorstore.lexical import LexicalIndex
 from vectorstore.moments import Moments
+from vectorstore.rows import ByteFile, RowFile
 
 __all__ = [
     "FORMAT_VERSION",
@@ -181,19 +181,17 @@ class Snapshot:
         vectors = np.load(path / VECTORS, mmap_mode="r", allow_pickle=False)
         if vectors.dtype != np.float32 or vectors.shape != (n, manifest.dim):
             raise ValueError(f"{VECTORS} does not hold {n} vectors of {manifest.dim} floats")
-        with open(path / DOCUMENTS, "rb") as f:
-            empty = os.fstat(f.fileno()).st_size == 0  # mmap refuses empty files
-            self._documents = b"" if empty else mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self._documents = ByteFile(path / DOCUMENTS)
         self.passages = np.asarray(passages)
-        self.vectors = vectors
+        self.vectors = vectors  # memory-mapped, for builds that copy runs of rows
+        self.vector_rows = RowFile(path / VECTORS)  # for searches that read a few rows
         self.moments = Moments.load(path / MOMENTS, manifest.dim)
-        self.sentence_vectors = np.load(path / SENTENCE_VECTORS, mmap_mode="r")
+        self.sentence_vectors = RowFile(path / SENTENCE_VECTORS)
         self.sentence_offsets = np.load(path / SENTENCE_OFFSETS, allow_pickle=False)
         offsets, sentences = self.sentence_offsets, self.sentence_vectors
         if (
             sentences.dtype != np.dtype(SENTENCE_DTYPE)
-            or sentences.ndim != 2
-            or sentences.shape[1] != manifest.dim
+            or sentences.shape[1:] != (manifest.dim,)
             or offsets.shape != (n + 1,)
             or offsets[0] != 0
             or offsets[-1] != len(sentences)
