@@ -49,6 +49,9 @@ $(BENCH_STAMP): $(STAMP)
 
 bench-quality: $(BENCH_STAMP)
 	$(PY) benchmarks/xquad_de.py
+	$(PY) benchmarks/conversations.py --grid
+	$(PY) benchmarks/relevance.py
+	$(PY) benchmarks/highlight.py
 
 bench-perf: $(BENCH_STAMP)
 	$(PY) benchmarks/perf.py

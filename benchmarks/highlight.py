@@ -25,7 +25,8 @@ sentence vectors (in one process, the two alternating paragraph by paragraph), t
 to embed every sentence alone for (b), and for (c) the milliseconds per question to embed
 the sentences of the top-5 passages of ``Index.search``.
 
-Writes ``benchmarks/results/highlight.md`` and ``highlight.json``.
+Writes ``benchmarks/results/highlight.md`` and ``highlight.json``, and the "Highlight"
+section of benchmarks/RESULTS.md.
 
 Usage:
     .venv/bin/python benchmarks/highlight.py [--rounds 3] [--latency-n 50]
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from common import REPO, command_line, machine_info, percentiles_ms, today
+from common import REPO, command_line, machine_info, percentiles_ms, replace_section, today
 from xquad_de import (
     DATA,
     DEFAULT_EN,
@@ -452,12 +453,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(table(rows))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "highlight.md").write_text(report_markdown(rows, meta) + "\n", encoding="utf-8")
+    report = report_markdown(rows, meta)
+    (RESULTS / "highlight.md").write_text(report + "\n", encoding="utf-8")
+    replace_section("Highlight", report.split("\n", 2)[2])
     raw = {**meta, "embedding": timing, "question_time": at_question, "rows": rows}
     (RESULTS / "highlight.json").write_text(
         json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    print("wrote benchmarks/results/highlight.md, benchmarks/results/highlight.json")
+    print("wrote benchmarks/results/highlight.md, highlight.json and benchmarks/RESULTS.md")
     return 0
 
 
