@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import Counter, OrderedDict
@@ -373,6 +374,22 @@ class Index:
         content = snapshot.passages["kind"][rows] == PassageKind.TEXT
         return np.where(content, scores, scores * fusion.caption_weight)
 
+    def _spread(self, background: Moments | None) -> Moments:
+        """Returns the moments a cosine's z-score is taken against.
+
+        The corpus's own, shrunk toward the background's as a prior worth
+        ``BACKGROUND_PASSAGES`` passages: a small corpus on one subject leans on it.
+        """
+        if background is None:
+            return self._snapshot.moments
+        weight = BACKGROUND_PASSAGES / (len(self) + BACKGROUND_PASSAGES)
+        return self._snapshot.moments.blend(background, weight)
+
+    @functools.cached_property
+    def _reference(self) -> Moments:
+        """``_spread`` of the shipped background, computed once per loaded index."""
+        return self._spread(background(self.model, self._snapshot.manifest.dim))
+
     def _features(
         self,
         query: _Query,
@@ -388,16 +405,7 @@ class Index:
         snapshot = self._snapshot
         idf = snapshot.lexical.idf(query.weights)
         terms = [snapshot.lexical.passage_terms(int(r)) for r in rows]
-        reference = reference or background(self.model, snapshot.manifest.dim)
-        if reference is not None:
-            # The corpus's own spread, shrunk toward the background's as a prior worth
-            # BACKGROUND_PASSAGES passages: a small corpus on one subject leans on it.
-            n = len(self)
-            reference = snapshot.moments.blend(
-                reference, BACKGROUND_PASSAGES / (n + BACKGROUND_PASSAGES)
-            )
-        else:
-            reference = snapshot.moments
+        reference = self._reference if reference is None else self._spread(reference)
         return np.column_stack(
             [[coverage(idf, query.weights, t) for t in terms], reference.z(query.vector, cosines)]
         ).reshape(-1, len(FEATURES))

@@ -169,7 +169,11 @@ class Manifest:
 
 
 class Snapshot:
-    """One published generation, opened read-only (memory-mapped where it is large)."""
+    """One published generation, opened read-only.
+
+    Searches read the rows they need with ``pread`` (``vectorstore.rows``); builds copy
+    runs of rows from NumPy's memory maps (``vectors``).
+    """
 
     def __init__(self, path: Path, manifest: Manifest) -> None:
         self.path = path
