@@ -97,9 +97,12 @@ def collect(
 
     out = []
     queries = _queries(index.model, [q.text for q in questions], ())  # type: ignore[attr-defined]
-    ranked = index._rank(queries, K, SearchMode.HYBRID)  # type: ignore[attr-defined]
+    generation = index._generation  # type: ignore[attr-defined]
+    ranked = index._rank(generation, queries, K, SearchMode.HYBRID)  # type: ignore[attr-defined]
     for question, query, (rows, scores, cosines) in zip(questions, queries, ranked, strict=True):
-        passages = index._passages(query, rows, scores, cosines, None)  # type: ignore[attr-defined]
+        passages = index._passages(  # type: ignore[attr-defined]
+            generation, query, rows, scores, cosines, None
+        )
         labels = np.array(
             [
                 answerable
@@ -111,7 +114,7 @@ def collect(
             dtype=np.float64,
         )
         features = index._features(  # type: ignore[attr-defined]
-            query, rows, cosines, reference(question) if reference else None
+            generation, query, rows, cosines, reference(question) if reference else None
         )
         out.append(Candidates(features, labels, np.array([p.relevance for p in passages])))
     return out

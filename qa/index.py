@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
+import logging
 import os
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from qa.conversation import CONTEXT_TURNS, check_history, dependence
 from qa.fusion import Fusion, SearchMode, fuse, unit
 from qa.highlight import best_sentence
 from qa.passage import Passage
-from qa.query import check_k, check_min_relevance, check_question
+from qa.query import check_k, check_min_relevance, check_question, check_sources, match_sources
 from qa.relevance import BACKGROUND_PASSAGES, FEATURES, background, coverage, relevance
 from vectorstore import (
     DEFAULT_MODEL,
@@ -26,16 +26,22 @@ from vectorstore import (
     IndexDir,
     IndexMismatchError,
     Moments,
+    QAError,
     Snapshot,
     build_index,
     get_embedder,
 )
 from vectorstore.chunking import PassageKind
+from vectorstore.dense import DenseKind
 from vectorstore.lexical import tokenize
 
 __all__ = ["DEFAULT_INDEX_DIR", "Index", "clear_question_cache", "default_corpus", "retrieve"]
 
 DEFAULT_INDEX_DIR = ".qa-index"
+# A source filter to at most this many passages scores them all exactly from the stored
+# vectors; a larger one lets the approximate index filter while it scans.
+_EXACT_SELECTION = 20_000
+_log = logging.getLogger("qa")
 
 
 def _default_model() -> str:
@@ -55,13 +61,79 @@ def default_corpus() -> str:
     return str(Path(__file__).resolve().parent.parent / "seeds")
 
 
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    """Returns the rows of the ``n`` highest positive scores, best first."""
-    n = min(n, int(np.count_nonzero(scores > 0)))
+def _top(scores: np.ndarray, n: int, positive: bool = True) -> np.ndarray:
+    """Returns the positions of the ``n`` highest (positive, by default) scores, best first."""
+    n = min(n, int(np.count_nonzero(scores > 0)) if positive else len(scores))
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     rows = np.argpartition(-scores, n - 1)[:n]
     return rows[np.argsort(-scores[rows], kind="stable")]
+
+
+def _dense_rows(
+    snapshot: Snapshot, vectors: np.ndarray, n: int, selection: np.ndarray | None
+) -> np.ndarray:
+    """Returns each query's ``n`` nearest rows (-1 for none), among ``selection`` if given.
+
+    A filtered search is exact: it finds the ``n`` nearest selected rows whenever there
+    are that many, however few of them the approximate index's probed cells hold.
+    """
+    dense = snapshot.dense
+    if selection is None:
+        return dense.search(vectors, n)[1]
+    if dense.kind is DenseKind.FLAT or len(selection) > _EXACT_SELECTION:
+        rows = dense.search(vectors, n, selection)[1]
+        if dense.kind is DenseKind.FLAT or (rows >= 0).sum(axis=1).min() >= n:
+            return rows
+    cosines = snapshot.vector_rows.take(selection) @ vectors.T
+    return np.stack([selection[_top(c, n, positive=False)] for c in cosines.T])
+
+
+@dataclass(frozen=True)
+class _Generation:
+    """A loaded generation, with what searches derive from it once.
+
+    A search takes the index's generation once and uses it throughout, so that a
+    ``refresh`` during the search never mixes two generations in one answer.
+
+    Attributes:
+        snapshot: The generation's files, opened.
+        reference: The moments a cosine's z-score is taken against (see ``_spread``).
+    """
+
+    snapshot: Snapshot
+    reference: Moments
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> _Generation:
+        """Returns the generation of an opened snapshot."""
+        manifest = snapshot.manifest
+        return cls(snapshot, _spread(snapshot, background(manifest.model, manifest.dim)))
+
+    def selection(self, sources: Sequence[str] | None) -> np.ndarray | None:
+        """Returns the sorted rows of the sources matching the patterns, or None for all.
+
+        Raises:
+            ValueError: Naming a pattern that matches no indexed source.
+        """
+        if sources is None:
+            return None
+        records = self.snapshot.manifest.sources
+        matched = [records[i] for i in match_sources(sources, self.snapshot.source_names)]
+        runs = [np.arange(r.first_passage, r.first_passage + r.passage_count) for r in matched]
+        return np.sort(np.concatenate(runs)).astype(np.int64)
+
+
+def _spread(snapshot: Snapshot, background: Moments | None) -> Moments:
+    """Returns the moments a cosine's z-score is taken against.
+
+    The corpus's own, shrunk toward the background's as a prior worth
+    ``BACKGROUND_PASSAGES`` passages: a small corpus on one subject leans on it.
+    """
+    if background is None:
+        return snapshot.moments
+    weight = BACKGROUND_PASSAGES / (snapshot.manifest.passage_count + BACKGROUND_PASSAGES)
+    return snapshot.moments.blend(background, weight)
 
 
 # How much of the previous question a dependent one takes (dependence 1): its vector,
@@ -148,16 +220,24 @@ class Index:
     """A searchable index of passages with their citations.
 
     Open one with ``Index.load`` or make one with ``Index.build``; any number of
-    processes may read one index folder while one process updates it.
+    processes may read one index folder while one process updates it. A loaded index
+    answers from the generation it loaded until ``refresh`` (or ``follow``) loads a newer
+    one; searches are safe from any number of threads meanwhile.
     """
 
     def __init__(
         self, index_dir: IndexDir, snapshot: Snapshot, report: BuildReport | None = None
     ) -> None:
         self._dir = index_dir
-        self._snapshot = snapshot
+        self._generation = _Generation.of(snapshot)
+        self._refresh_lock = threading.Lock()
         self.build_report = report
         self.fusion = Fusion()
+
+    @property
+    def _snapshot(self) -> Snapshot:
+        """The loaded generation's files (benchmarks read them)."""
+        return self._generation.snapshot
 
     @classmethod
     def build(
@@ -254,9 +334,64 @@ class Index:
         """When the loaded generation was published (UTC)."""
         return self._snapshot.published
 
+    def refresh(self) -> bool:
+        """Loads the newest published generation, if it is newer than the loaded one.
+
+        Searches already under way finish on the generation they started with; the next
+        ones use the new one. A generation no search of this process uses any more is
+        removed by the next ``qa index`` (or ``Index.build``) that publishes.
+
+        Returns:
+            Whether a newer generation was loaded.
+
+        Raises:
+            IndexNotFoundError: If the index folder is gone.
+            IndexCorruptError: If the new generation is damaged (the loaded one stays).
+            IndexMismatchError: If it has another format version (the loaded one stays).
+        """
+        with self._refresh_lock:
+            if self._dir.current() == self._snapshot.path.name:
+                return False
+            self._generation = _Generation.of(self._dir.open())
+            return True
+
+    def follow(self, interval: float = 1.0) -> Callable[[], None]:
+        """Calls ``refresh`` every ``interval`` seconds in a background thread.
+
+        A long-running server thus answers from each newly published generation within
+        about ``interval`` seconds plus the time to open it. A failed refresh is logged
+        and retried; the loaded generation stays in use meanwhile.
+
+        Returns:
+            A function that stops following.
+        """
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(interval):
+                try:
+                    if self.refresh():
+                        _log.info("loaded %s (%d passages)", self._snapshot.path.name, len(self))
+                except QAError as exc:
+                    _log.warning("could not load the new index generation: %s", exc)
+
+        threading.Thread(target=run, name="qa-follow", daemon=True).start()
+        return stop.set
+
     def __len__(self) -> int:
         """Number of passages."""
         return self._snapshot.manifest.passage_count
+
+    def passage_count(self, source: str) -> int:
+        """Returns the number of passages of an indexed source.
+
+        Raises:
+            KeyError: If ``source`` is not in the index.
+        """
+        record = self._snapshot.source_record(source)
+        if record is None:
+            raise KeyError(f"{source!r} is not an indexed source")
+        return record.passage_count
 
     def source_text(self, source: str) -> str:
         """Returns the full text of an indexed article.
@@ -281,6 +416,7 @@ class Index:
         mode: SearchMode = SearchMode.HYBRID,
         history: Sequence[str] = (),
         min_relevance: float | None = None,
+        sources: Sequence[str] | None = None,
     ) -> list[Passage]:
         """Returns the ``k`` passages that best answer ``question``, best first.
 
@@ -293,15 +429,19 @@ class Index:
                 that stands alone gets exactly the results it gets without history.
             min_relevance: Drop passages whose ``relevance`` is below this (0 to 1);
                 ``MIN_RELEVANCE`` is the suggested value. Default: keep all ``k``.
+            sources: Search only the sources matching one of these glob patterns
+                (``"seeds/003_*"``, ``"archive/2022/**"``: ``*`` stays within a folder,
+                ``**`` spans folders). The filter applies before the top ``k``, so it
+                returns the ``k`` best matching passages. Default (None or empty): all.
 
         Raises:
             ValueError: If the question is empty or longer than ``MAX_QUESTION_CHARS``,
                 ``k`` < 1, ``history`` is not a list of at most ``MAX_HISTORY_TURNS``
-                strings of at most ``MAX_QUESTION_CHARS``, or ``min_relevance`` is not
-                in [0, 1].
+                strings of at most ``MAX_QUESTION_CHARS``, ``min_relevance`` is not
+                in [0, 1], or a ``sources`` pattern matches no indexed source.
         """
         return self.batch_search(
-            [question], k, mode=mode, history=history, min_relevance=min_relevance
+            [question], k, mode=mode, history=history, min_relevance=min_relevance, sources=sources
         )[0]
 
     def batch_search(
@@ -312,6 +452,7 @@ class Index:
         mode: SearchMode = SearchMode.HYBRID,
         history: Sequence[str] = (),
         min_relevance: float | None = None,
+        sources: Sequence[str] | None = None,
     ) -> list[list[Passage]]:
         """Answers several questions, each asked after the same ``history``; see ``search``.
 
@@ -323,26 +464,46 @@ class Index:
         mode = SearchMode(mode)
         history = check_history(history)
         min_relevance = check_min_relevance(min_relevance)
+        generation = self._generation  # one generation for the whole answer
+        selection = generation.selection(check_sources(sources))
         if not questions:
             return []
-        queries = _queries(self.model, questions, history)
+        queries = _queries(generation.snapshot.manifest.model, questions, history)
+        ranked = self._rank(generation, queries, k, mode, selection)
         return [
-            self._passages(query, *ranked, min_relevance)
-            for query, ranked in zip(queries, self._rank(queries, k, mode), strict=True)
+            self._passages(generation, query, *rows, min_relevance)
+            for query, rows in zip(queries, ranked, strict=True)
         ]
 
     def _rank(
-        self, queries: Sequence[_Query], k: int, mode: SearchMode
+        self,
+        generation: _Generation,
+        queries: Sequence[_Query],
+        k: int,
+        mode: SearchMode,
+        selection: np.ndarray | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Returns each query's best ``k`` rows, their scores and their exact cosines."""
-        snapshot = self._snapshot
-        n = min(max(k, self.fusion.candidates), len(self))
+        """Returns each query's best ``k`` rows, their scores and their exact cosines.
+
+        With a ``selection`` (sorted rows), only those rows are ranked.
+        """
+        snapshot = generation.snapshot
+        size = snapshot.manifest.passage_count if selection is None else len(selection)
+        n = min(max(k, self.fusion.candidates), size)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return [(empty, np.zeros(0), np.zeros(0)) for _ in queries]
         if mode is not SearchMode.LEXICAL:
-            _, dense_rows = snapshot.dense.search(np.stack([q.vector for q in queries]), n)
+            dense_rows = _dense_rows(snapshot, np.stack([q.vector for q in queries]), n, selection)
+        if selection is not None and mode is not SearchMode.DENSE:
+            outside = np.ones(snapshot.manifest.passage_count, dtype=bool)
+            outside[selection] = False
         ranked = []
         for i, query in enumerate(queries):
             if mode is not SearchMode.DENSE:
                 lexical = snapshot.lexical.scores(list(query.weights), query.weights)
+                if selection is not None:
+                    lexical[outside] = 0
             if mode is SearchMode.LEXICAL:
                 rows = _top(lexical, k)
                 scores = lexical[rows]
@@ -355,17 +516,22 @@ class Index:
             if mode is not SearchMode.LEXICAL:
                 scores = cosines
                 if mode is SearchMode.HYBRID:
-                    scores = self._hybrid(query, rows, cosines, lexical[rows])
+                    scores = self._hybrid(snapshot, query, rows, cosines, lexical[rows])
                 order = np.argsort(-scores, kind="stable")[:k]
                 rows, scores, cosines = rows[order], scores[order], cosines[order]
             ranked.append((rows, scores, cosines))
         return ranked
 
     def _hybrid(
-        self, query: _Query, rows: np.ndarray, cosines: np.ndarray, lexical: np.ndarray
+        self,
+        snapshot: Snapshot,
+        query: _Query,
+        rows: np.ndarray,
+        cosines: np.ndarray,
+        lexical: np.ndarray,
     ) -> np.ndarray:
         """Returns the hybrid scores of candidate rows (see ``qa.Fusion``)."""
-        snapshot, fusion = self._snapshot, self.fusion
+        fusion = self.fusion
         scores = fuse(cosines, lexical, fusion)
         best = [snapshot.sentence_cosines(int(r), query.vector) for r in rows]
         if all(b is not None for b in best):
@@ -374,44 +540,30 @@ class Index:
         content = snapshot.passages["kind"][rows] == PassageKind.TEXT
         return np.where(content, scores, scores * fusion.caption_weight)
 
-    def _spread(self, background: Moments | None) -> Moments:
-        """Returns the moments a cosine's z-score is taken against.
-
-        The corpus's own, shrunk toward the background's as a prior worth
-        ``BACKGROUND_PASSAGES`` passages: a small corpus on one subject leans on it.
-        """
-        if background is None:
-            return self._snapshot.moments
-        weight = BACKGROUND_PASSAGES / (len(self) + BACKGROUND_PASSAGES)
-        return self._snapshot.moments.blend(background, weight)
-
-    @functools.cached_property
-    def _reference(self) -> Moments:
-        """``_spread`` of the shipped background, computed once per loaded index."""
-        return self._spread(background(self.model, self._snapshot.manifest.dim))
-
     def _features(
         self,
+        generation: _Generation,
         query: _Query,
         rows: np.ndarray,
         cosines: np.ndarray,
-        reference: Moments | None = None,
+        background: Moments | None = None,
     ) -> np.ndarray:
         """Returns the relevance evidence (``qa.relevance.FEATURES``) of each row.
 
-        ``reference`` replaces the background (the calibration leaves a question's own
+        ``background`` replaces the shipped one (the calibration leaves a question's own
         article out of it).
         """
-        snapshot = self._snapshot
+        snapshot = generation.snapshot
         idf = snapshot.lexical.idf(query.weights)
         terms = [snapshot.lexical.passage_terms(int(r)) for r in rows]
-        reference = self._reference if reference is None else self._spread(reference)
+        reference = generation.reference if background is None else _spread(snapshot, background)
         return np.column_stack(
             [[coverage(idf, query.weights, t) for t in terms], reference.z(query.vector, cosines)]
         ).reshape(-1, len(FEATURES))
 
     def _passages(
         self,
+        generation: _Generation,
         query: _Query,
         rows: np.ndarray,
         scores: np.ndarray,
@@ -419,8 +571,8 @@ class Index:
         min_relevance: float | None,
     ) -> list[Passage]:
         """Turns ranked rows into passages with relevance and highlight."""
-        snapshot = self._snapshot
-        relevances = relevance(self._features(query, rows, cosines))
+        snapshot = generation.snapshot
+        relevances = relevance(self._features(generation, query, rows, cosines))
         # Terms carried over from earlier questions weigh less in the highlight too.
         idf = snapshot.lexical.idf(query.weights)
         weights = {t: idf[t] * min(w, 1.0) for t, w in query.weights.items()}
@@ -456,6 +608,7 @@ def retrieve(
     *,
     history: Sequence[str] = (),
     min_relevance: float | None = None,
+    sources: Sequence[str] | None = None,
     index_dir: str | os.PathLike[str] | None = None,
 ) -> list[Passage]:
     """Searches the default index, building it over ``default_corpus()`` on first use.
@@ -465,6 +618,7 @@ def retrieve(
         k: Number of passages.
         history: The earlier questions of the conversation, oldest first (see ``search``).
         min_relevance: Drop passages below this relevance (see ``search``).
+        sources: Glob patterns of the sources to search (see ``search``).
         index_dir: The index folder; default ``$QA_INDEX`` or ``.qa-index``.
 
     Returns:
@@ -474,6 +628,7 @@ def retrieve(
     check_k(k)
     check_history(history)
     check_min_relevance(min_relevance)
+    check_sources(sources)
     directory = os.fspath(index_dir or os.environ.get("QA_INDEX", DEFAULT_INDEX_DIR))
     with _default_lock:
         if directory not in _default:
@@ -482,4 +637,4 @@ def retrieve(
             else:
                 _default[directory] = Index.build([default_corpus()], directory)
         index = _default[directory]
-    return index.search(question, k, history=history, min_relevance=min_relevance)
+    return index.search(question, k, history=history, min_relevance=min_relevance, sources=sources)

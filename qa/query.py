@@ -1,8 +1,20 @@
-"""Checking what callers pass to a search: questions, k and thresholds."""
+"""Checking what callers pass to a search: questions, k, thresholds and source filters."""
 
 from __future__ import annotations
 
-__all__ = ["MAX_K", "MAX_QUESTION_CHARS", "check_k", "check_min_relevance", "check_question"]
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+__all__ = [
+    "MAX_K",
+    "MAX_QUESTION_CHARS",
+    "check_k",
+    "check_min_relevance",
+    "check_question",
+    "check_sources",
+    "match_sources",
+]
 
 # Embedding models read about 512 tokens (some 2,000 characters); longer questions cost
 # seconds to embed and would be cut anyway.
@@ -54,3 +66,72 @@ def check_min_relevance(value: object) -> float | None:
     if not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"min_relevance must be from 0 to 1, not {value}")
     return float(value)
+
+
+def check_sources(value: object) -> tuple[str, ...] | None:
+    """Returns the source patterns as a tuple, or None for all sources.
+
+    A single string is one pattern; None or an empty list means every source.
+
+    Raises:
+        ValueError: If it is not a list of non-empty strings.
+    """
+    if value is None:
+        return None
+    patterns = (value,) if isinstance(value, str) else value
+    if not isinstance(patterns, Sequence | set | frozenset):
+        raise ValueError(f"sources must be a list of glob patterns, not {value!r}")
+    patterns = tuple(patterns)
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise ValueError(f"sources must be non-empty glob patterns, not {pattern!r}")
+    return patterns or None
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Compiles a path glob: ``*`` and ``?`` stay within a folder, ``**`` crosses folders."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : end]
+            negate = body.startswith("!")
+            body = re.escape(body[1:] if negate else body).replace(r"\-", "-")
+            out.append(f"[{'^' if negate else ''}{body}]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def match_sources(patterns: Sequence[str], names: Sequence[str]) -> list[int]:
+    """Returns the positions of the names that match any of the glob patterns, in order.
+
+    Patterns match whole source names as cited (``seeds/003_*``, ``archive/2022/**``).
+
+    Raises:
+        ValueError: Naming a pattern that matches no source.
+    """
+    matched: set[int] = set()
+    for pattern in patterns:
+        regex = _glob(pattern)
+        hits = [i for i, name in enumerate(names) if regex.fullmatch(name)]
+        if not hits:
+            folder = pattern.rstrip("/")
+            hint = "" if "*" in pattern else f"; for a folder's articles use '{folder}/**'"
+            raise ValueError(f"the source pattern {pattern!r} matches no indexed source{hint}")
+        matched.update(hits)
+    return sorted(matched)

@@ -54,11 +54,28 @@ class DenseIndex(ABC):
             faiss.omp_set_num_threads(os.cpu_count() or 1)
             self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Returns (scores, ids) of shape ``(len(queries), k)``; missing ids are -1."""
+    def search(
+        self, queries: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Returns (scores, ids) of shape ``(len(queries), k)``; missing ids are -1.
+
+        Args:
+            queries: Unit query vectors, one per row.
+            k: Neighbours per query.
+            rows: If given, only these ids are searched (FAISS filters while it scans, so
+                an exact index still returns the ``k`` best of them).
+        """
         # One thread: a single question is latency-bound, and threads fight under load.
         faiss.omp_set_num_threads(1)
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if rows is None:
+            return self._index.search(queries, k)
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+        return self._index.search(queries, k, params=self._parameters(selector))
+
+    def _parameters(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
+        """Returns the search parameters that restrict a search to ``selector``."""
+        return faiss.SearchParameters(sel=selector)
 
     def save(self, path: Path) -> None:
         """Writes the index to a file (FAISS's own format)."""
@@ -105,6 +122,9 @@ class IVFIndex(DenseIndex):
 
     def configure(self) -> None:
         self._index.nprobe = max(32, self._index.nlist // 64)
+
+    def _parameters(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
+        return faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
 
     def add(self, vectors: np.ndarray) -> None:
         if not self._index.is_trained and len(vectors):

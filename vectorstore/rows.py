@@ -75,8 +75,11 @@ class RowFile:
         return out[0] if single else out
 
     def take(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Returns the given rows, in order."""
+        """Returns the given rows, in order, reading each run of consecutive rows at once."""
+        rows = np.asarray(rows, dtype=np.int64)
         out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
-        for i, row in enumerate(rows):
-            out[i] = self[int(row)]
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        for start, stop in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
+            if start < stop:
+                out[start:stop] = self[int(rows[start]) : int(rows[stop - 1]) + 1]
         return out

@@ -20,6 +20,8 @@ Layout of an index folder::
 
 A writer builds ``gen-<id>.tmp/``, renames it to ``gen-<id>/`` and then replaces
 ``CURRENT``; readers open whatever ``CURRENT`` names, so they never see half a build.
+A reader holds a shared ``flock`` on its generation's manifest for as long as it uses the
+generation; a writer removes old generations only when it can lock them exclusively.
 Nothing is unpickled: JSON, NumPy without pickle, and FAISS's own format.
 """
 
@@ -176,6 +178,7 @@ class Snapshot:
     """
 
     def __init__(self, path: Path, manifest: Manifest) -> None:
+        self._lease = _lease(path)  # released when the snapshot is garbage-collected
         self.path = path
         self.manifest = manifest
         n = manifest.passage_count
@@ -240,6 +243,38 @@ class Snapshot:
     def document_bytes(self, start: int, end: int) -> bytes:
         """Returns bytes ``start..end`` of the stored UTF-8 text of all articles."""
         return self._documents[start:end]
+
+
+def _lease(gen: Path) -> Any:
+    """Opens a generation's manifest with a shared lock: writers leave the generation be.
+
+    Raises:
+        FileNotFoundError: If a writer is removing (or has removed) the generation.
+    """
+    manifest = open(gen / MANIFEST, "rb")  # noqa: SIM115 - held while the snapshot lives
+    try:
+        fcntl.flock(manifest.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        manifest.close()
+        raise FileNotFoundError(gen) from None
+    return manifest
+
+
+def _remove_unused(gen: Path) -> None:
+    """Removes a generation unless a reader, in any process, still holds its lease."""
+    try:
+        fd = os.open(gen / MANIFEST, os.O_RDONLY)
+    except FileNotFoundError:  # not a complete generation
+        shutil.rmtree(gen, ignore_errors=True)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # in use: a later publish removes it
+    else:
+        shutil.rmtree(gen, ignore_errors=True)
+    finally:
+        os.close(fd)
 
 
 def _check_spans(passages: np.ndarray, manifest: Manifest, documents: int) -> None:
@@ -405,10 +440,11 @@ class IndexDir:
             previous = None
         os.replace(pointer_tmp, self.path / _POINTER)
         _fsync_dir(self.path)
-        # Keep the previous generation for readers that are opening it right now.
+        # Keep the previous generation for readers that are opening it right now, and
+        # any older one that a reader still uses.
         for old in self.path.glob("gen-*"):
-            if old.name not in (gen.name, previous) and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
+            if old.name not in (gen.name, previous) and old.is_dir() and old.suffix != ".tmp":
+                _remove_unused(old)
 
 
 def _size(path: Path) -> int:
