@@ -6,6 +6,7 @@ Errors go to stderr as one line with exit code 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -78,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="R",
         help=f"drop passages below this relevance, 0 to 1 (suggested: {MIN_RELEVANCE})",
     )
+    ask.add_argument(
+        "--source",
+        action="append",
+        default=None,
+        metavar="GLOB",
+        help="search only sources matching this glob, e.g. 'seeds/003_*' or 'archive/**' "
+        "(repeatable)",
+    )
 
     serve = sub.add_parser("serve", help="serve the chat UI and the /retrieve API")
     serve.add_argument(
@@ -100,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="QUESTION",
         help="an example question the empty chat offers (repeatable; "
         "default: a few derived from the articles)",
+    )
+    serve.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve MCP tools (retrieve, list_sources, read_lines) at /gradio_api/mcp/",
     )
     return parser
 
@@ -126,7 +140,11 @@ def _index(args: argparse.Namespace) -> None:
 
 def _ask(args: argparse.Namespace) -> None:
     hits = Index.load(args.index).search(
-        args.question, args.k, history=args.history, min_relevance=args.min_relevance
+        args.question,
+        args.k,
+        history=args.history,
+        min_relevance=args.min_relevance,
+        sources=args.source,
     )
     if not hits or hits[0].relevance < MIN_RELEVANCE:
         print(f"qa: {NOT_ANSWERED}", file=sys.stderr)
@@ -160,11 +178,24 @@ def _serve(args: argparse.Namespace) -> None:
         import ui
     except ImportError as exc:
         raise QAError(f"the UI needs gradio: pip install 'qa[ui]' ({exc})") from exc
+    if args.mcp and importlib.util.find_spec("mcp") is None:
+        raise QAError("--mcp needs the mcp package: pip install 'qa[mcp]'")
     index = Index.load(args.index)
     index.warm_up()  # the first visitor should not wait for the model to load
+    index.follow()  # answer from each generation `qa index` publishes, without a restart
+    url = f"http://{args.host}:{args.port}/"
     login = f", login required for {len(credentials)} user(s)" if credentials else ""
-    print(f"qa: serving {index.path} on http://{args.host}:{args.port}/{login}", file=sys.stderr)
-    ui.launch(index, host=args.host, port=args.port, auth=credentials, examples=args.example)
+    print(f"qa: serving {index.path} on {url}{login}", file=sys.stderr)
+    if args.mcp:
+        print(f"qa: MCP tools at {url}{ui.MCP_PATH.lstrip('/')}/", file=sys.stderr)
+    ui.launch(
+        index,
+        host=args.host,
+        port=args.port,
+        auth=credentials,
+        examples=args.example,
+        mcp=args.mcp,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

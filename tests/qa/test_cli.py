@@ -121,3 +121,16 @@ def test_ask_refuses_a_bad_min_relevance(seed_index: qa.Index) -> None:
     out = run_qa("ask", "Putin", "--min-relevance", "2", "--index", str(seed_index.path))
     assert out.returncode == 2
     assert "min_relevance" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_ask_with_sources(seed_index: qa.Index) -> None:
+    sources = [seed_index.sources[0].replace(".txt", "*"), seed_index.sources[3]]
+    args = ["ask", "Wer kommentiert?", "-k", "4", "--index", str(seed_index.path), "--json"]
+    out = run_qa(*args, "--source", sources[0], "--source", sources[1])
+    assert out.returncode == 0, out.stderr
+    expected = seed_index.search("Wer kommentiert?", k=4, sources=sources)
+    assert [(h["source"], h["line_start"]) for h in json.loads(out.stdout)] == [
+        (p.source, p.line_start) for p in expected
+    ]
+    out = run_qa(*args, "--source", "seeds/9*")
+    assert out.returncode == 2 and "'seeds/9*' matches no indexed source" in out.stderr
