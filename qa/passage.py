@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Passage"]
+__all__ = ["Passage", "citation_ids"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +56,29 @@ class Passage:
             "relevance": round(float(self.relevance), 6),
             "highlight": self.highlight,
         }
+
+    def metadata(self) -> dict[str, Any]:
+        """Returns everything but the text: citation, lines, scores and highlight."""
+        return {
+            "source": self.source,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "citation": self.citation,
+            "score": self.score,
+            "relevance": self.relevance,
+            "highlight": self.highlight,
+        }
+
+
+def citation_ids(passages: Sequence[Passage]) -> list[str]:
+    """Returns ids unique within one answer: each citation, with ``#2``, ``#3`` … on repeats.
+
+    Pieces of one long paragraph on one line share a citation; frameworks that drop
+    results with a repeated id (LlamaIndex does) would lose them.
+    """
+    seen: Counter[str] = Counter()
+    ids = []
+    for p in passages:
+        seen[p.citation] += 1
+        ids.append(p.citation if seen[p.citation] == 1 else f"{p.citation}#{seen[p.citation]}")
+    return ids
