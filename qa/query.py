@@ -88,6 +88,9 @@ def check_sources(value: object) -> tuple[str, ...] | None:
     return patterns or None
 
 
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
 @lru_cache(maxsize=256)
 def _glob(pattern: str) -> re.Pattern[str]:
     """Compiles a path glob: ``*`` and ``?`` stay within a folder, ``**`` crosses folders."""
@@ -126,9 +129,14 @@ def match_sources(patterns: Sequence[str], names: Sequence[str]) -> list[int]:
         ValueError: Naming a pattern that matches no source.
     """
     matched: set[int] = set()
+    positions: dict[str, int] | None = None
     for pattern in patterns:
-        regex = _glob(pattern)
-        hits = [i for i, name in enumerate(names) if regex.fullmatch(name)]
+        if not _GLOB_CHARS.search(pattern):  # a name: looked up, not matched against all
+            positions = positions or {name: i for i, name in enumerate(names)}
+            hits = [positions[pattern]] if pattern in positions else []
+        else:
+            regex = _glob(pattern)
+            hits = [i for i, name in enumerate(names) if regex.fullmatch(name)]
         if not hits:
             folder = pattern.rstrip("/")
             hint = "" if "*" in pattern else f"; for a folder's articles use '{folder}/**'"

@@ -70,7 +70,10 @@ class DenseIndex(ABC):
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if rows is None:
             return self._index.search(queries, k)
-        selector = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+        mask = np.zeros(self.size, dtype=bool)
+        mask[rows] = True
+        bits = np.packbits(mask, bitorder="little")  # kept alive until the search returns
+        selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))
         return self._index.search(queries, k, params=self._parameters(selector))
 
     def _parameters(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
