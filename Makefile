@@ -55,6 +55,7 @@ bench-quality: $(BENCH_STAMP)
 
 bench-perf: $(BENCH_STAMP)
 	$(PY) benchmarks/perf.py
+	$(PY) benchmarks/filtered.py
 
 bench-load: $(BENCH_STAMP)
 	$(PY) benchmarks/load.py
