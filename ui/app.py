@@ -9,23 +9,42 @@ that the chatbot is configured with Markdown and LaTeX rendering off and HTML sa
 so the only markup the browser sees is the handful of tags this module writes itself.
 
 The chat keeps each session's conversation (the questions it answered) on the server in a
-``gr.State`` and passes it to the search as ``history``, so follow-up questions work.
-Texts are German or English (see :mod:`ui.texts`).
+``gr.State`` and passes it to the search as ``history``, so follow-up questions work; a
+choice of articles limits the search to them. Texts are German or English (see
+:mod:`ui.texts`).
+
+Other tools call the named endpoint ``/retrieve``. With ``mcp=True`` the app also offers
+the MCP tools ``retrieve``, ``list_sources`` and ``read_lines`` (:func:`mcp_tools`), served
+by Gradio's MCP server at ``/gradio_api/mcp/`` when launched with ``mcp_server=True``;
+they are the only tools there, and a login protects them as it protects the rest.
 
 This module holds no retrieval logic: it only calls the public ``qa`` API
-(``Index.search``, ``Index.sources``, ``Index.source_text``, ``Index.updated``, ``Passage``
-and ``qa.MIN_RELEVANCE``).
+(``Index.search``, ``Index.sources``, ``Index.passage_count``, ``Index.source_text``,
+``Index.updated``, ``Passage`` and ``qa.MIN_RELEVANCE``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import hmac
+import importlib.util
+import inspect
+import json
 import math
 import re
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, NamedTuple
 
 import gradio as gr
+from gradio.components.api_component import Api
+from gradio.route_utils import API_PREFIX
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import qa
 from ui import texts
@@ -35,8 +54,11 @@ __all__ = [
     "DEFAULT_K",
     "MAX_K",
     "MAX_QUESTION_CHARS",
+    "MAX_READ_LINES",
+    "MCP_PATH",
     "ChatTurn",
     "QABlocks",
+    "ToolError",
     "build_app",
     "chat_turn",
     "escape_text",
@@ -47,7 +69,9 @@ __all__ = [
     "format_question",
     "format_source",
     "launch",
+    "mcp_tools",
     "retrieve",
+    "source_pattern",
     "view_source",
 ]
 
@@ -58,6 +82,8 @@ _QUESTION_PREVIEW_CHARS = 300
 _EXAMPLE_COUNT = 3  # examples derived from the index when none are given
 _OPENING_WORDS = 10  # words of an article's opening sentence quoted in a derived example
 _MIN_OPENING_WORDS = 5  # shorter lines (titles, datelines) are not an opening sentence
+MAX_READ_LINES = 200  # lines one read_lines call returns at most
+MCP_PATH = f"{API_PREFIX}/mcp"  # where Gradio serves MCP (streamable HTTP at MCP_PATH + "/")
 
 # C0/C1 control characters other than tab and newline display as U+FFFD; CR is dropped.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -66,6 +92,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # no parser sees syntax.
 _ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in string.punctuation})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+_GLOB_CHARACTER = re.compile(r"([*?[])")
 # The texts of ui.texts that label components (through Gradio's i18n, see _translations).
 _LABELS = (
     "heading",
@@ -73,6 +100,8 @@ _LABELS = (
     "question_placeholder",
     "ask",
     "passages_per_answer",
+    "only_articles",
+    "only_articles_info",
     "clear",
     "open_citation",
 )
@@ -416,27 +445,73 @@ def _clean_question(question: Any) -> str:
     return _CONTROL.sub(" ", question.replace("\r", " "))
 
 
+def _whole_number(value: Any, name: str, high: int | None = None) -> int:
+    """Validates a whole number of at least 1 (and at most ``high``).
+
+    Raises:
+        ValueError: Naming ``name``, if ``value`` is not such a number.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number.") from None
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(f"{name} must be a whole number.")
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1.")
+    if high is not None and number > high:
+        raise ValueError(f"{name} must be at most {high}.")
+    return int(number)
+
+
 def _clean_k(k: Any) -> int:
     """Validates the number of passages to return.
 
     Raises:
         ValueError: If ``k`` is not a whole number between 1 and ``MAX_K``.
     """
-    try:
-        value = float(k)
-    except (TypeError, ValueError):
-        raise ValueError("k must be a whole number.") from None
-    if not math.isfinite(value) or value != int(value):
-        raise ValueError("k must be a whole number.")
-    if value < 1:
-        raise ValueError("k must be at least 1.")
-    if value > MAX_K:
-        raise ValueError(f"k must be at most {MAX_K}.")
-    return int(value)
+    return _whole_number(k, "k", MAX_K)
+
+
+def source_pattern(source: str) -> str:
+    """Returns a glob pattern that matches exactly the source name ``source``.
+
+    ``*``, ``?`` and ``[`` become ``[*]``, ``[?]`` and ``[[]``; any other name is a pattern
+    that matches only itself already.
+
+    Args:
+        source: A source name as cited, e.g. ``seeds/003_2a0abf6ffe095541.txt``.
+    """
+    return _GLOB_CHARACTER.sub(r"[\1]", source)
+
+
+def _search(
+    index: qa.Index,
+    question: Any,
+    k: Any,
+    history: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+) -> list[qa.Passage]:
+    """Searches the index with the question and ``k`` checked as the UI's limits say.
+
+    Raises:
+        ValueError: For a bad question, ``k``, ``history`` or ``sources``.
+        qa.QAError: If the index fails.
+    """
+    return index.search(
+        _clean_question(question),
+        k=_clean_k(k),
+        history=() if history is None else history,
+        sources=sources,
+    )
 
 
 def retrieve(
-    index: qa.Index, question: str, k: int = DEFAULT_K, history: Sequence[str] | None = None
+    index: qa.Index,
+    question: str,
+    k: int = DEFAULT_K,
+    history: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Searches the index and returns the passages as JSON-safe dicts.
 
@@ -445,19 +520,19 @@ def retrieve(
         question: The question.
         k: How many passages to return.
         history: The earlier questions of the same conversation, oldest first, or None.
+        sources: Glob patterns over source names (``"seeds/003_*"``): search only the
+            sources matching one of them. None or empty: all.
 
     Returns:
         A list of dicts with source, line_start, line_end, text, score, relevance and
         highlight.
 
     Raises:
-        ValueError: For an empty or over-long question, a bad ``k`` or a bad ``history``.
+        ValueError: For an empty or over-long question, a bad ``k``, a bad ``history``, or
+            ``sources`` that are not patterns or of which one matches no source.
         qa.QAError: If the index fails.
     """
-    hits = index.search(
-        _clean_question(question), k=_clean_k(k), history=() if history is None else history
-    )
-    return [hit.to_dict() for hit in hits]
+    return [hit.to_dict() for hit in _search(index, question, k, history, sources)]
 
 
 class ChatTurn(NamedTuple):
@@ -482,11 +557,12 @@ def chat_turn(
     k: Any = DEFAULT_K,
     history: Sequence[str] = (),
     lang: Language = DEFAULT_LANGUAGE,
+    sources: Sequence[str] | None = None,
 ) -> ChatTurn:
     """Answers one chat question, taking context from the conversation's earlier questions.
 
-    Bad input (empty, over-long, bad ``k``) and index errors become an error message in the
-    answer rather than an exception.
+    Bad input (empty, over-long, bad ``k``, a pattern that matches no source) and index
+    errors become an error message in the answer rather than an exception.
 
     Args:
         index: The loaded index.
@@ -494,6 +570,8 @@ def chat_turn(
         k: How many passages to show.
         history: The earlier questions of the conversation that were answered, oldest first.
         lang: The UI language.
+        sources: Glob patterns over source names: answer only from the matching sources
+            (:func:`source_pattern` turns a chosen name into one). None or empty: all.
 
     Returns:
         The answer, its citations and the question as searched.
@@ -510,7 +588,7 @@ def chat_turn(
         message = texts.text(lang, "error_too_long", count=count, limit=limit)
         return ChatTurn(format_error(message), [], None)
     try:
-        passages = index.search(question, k=k, history=history)
+        passages = index.search(question, k=k, history=history, sources=sources)
     except (ValueError, qa.QAError) as exc:
         return ChatTurn(format_error(str(exc) or type(exc).__name__), [], None)
     hits = [
@@ -554,38 +632,276 @@ def view_source(
     return format_source(source, text, line_start, line_end, lang)
 
 
+class ToolError(gr.Error):
+    """A ``gr.Error`` whose ``str`` is its message, as MCP clients get it.
+
+    Gradio's MCP server passes a failed tool's ``str(exception)`` on, and ``gr.Error``'s is
+    the message's ``repr``, quotes and escapes included.
+    """
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def _tool_error(exc: Exception) -> ToolError:
+    """The error an MCP tool raises for ``exc``, with its message (no traceback)."""
+    return ToolError(str(exc) or type(exc).__name__, print_exception=False)
+
+
+def _article_lines(text: str) -> list[str]:
+    """The lines of an article as citations count them: split at newlines only."""
+    lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # a final newline ends the last line; it does not start another
+    return lines
+
+
+def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
+    """Returns the MCP tools over ``index``: ``retrieve``, ``list_sources``, ``read_lines``.
+
+    Gradio's MCP server names a tool after its function and describes it with the
+    docstring (the text before ``Args:``, and one line per argument), so those are
+    written for a language model deciding which tool to call. Each tool returns JSON text
+    (MCP hands a result on as text) and raises :class:`ToolError` on bad input.
+
+    Args:
+        index: The loaded index.
+    """
+
+    def retrieve(question: str, k: int = DEFAULT_K, sources: list[str] | None = None) -> str:
+        """Searches the indexed articles for the passages that best answer a question.
+
+        Call it for any question the articles might answer; ask in German, English or
+        another language. Returns a JSON list of passages, best first, each with citation
+        ("source:line_start-line_end": cite it with whatever you take from the passage),
+        source, line_start and line_end (line numbers from 1, inclusive), text (exactly
+        those lines), highlight (the sentence that answers best), relevance and score.
+        relevance (0 to 1) estimates the chance that the passage answers the question and
+        is comparable across questions: when even the first passage is below 0.07, the
+        articles do not seem to answer the question, so say that rather than answer from
+        the passages. score only orders the passages of one answer. Each call stands
+        alone: name who or what a follow-up question is about. To read the lines around
+        a passage, call read_lines; to search only some articles, pass sources.
+
+        Args:
+            question: The question, self-contained, in plain words.
+            k: How many passages to return, 1 to 20 (default 5).
+            sources: Only these articles: names from list_sources or globs such as "seeds/003_*".
+        """
+        try:
+            passages = _search(index, question, k, sources=sources)
+        except (ValueError, qa.QAError) as exc:
+            raise _tool_error(exc) from None
+        found = [{**p.to_dict(), "citation": p.citation} for p in passages]
+        return json.dumps(found, ensure_ascii=False)
+
+    def list_sources() -> str:
+        """Lists the indexed articles, sorted by name, with how many passages each holds.
+
+        Returns a JSON list of {"source": name, "passages": count}. Call it to learn what
+        the archive holds, or to find the names that retrieve's sources and read_lines
+        take. Names are the ones citations start with.
+        """
+        listed = [{"source": s, "passages": index.passage_count(s)} for s in index.sources]
+        return json.dumps(listed, ensure_ascii=False)
+
+    def read_lines(source: str, line_start: int, line_end: int) -> str:
+        """Reads lines of an indexed article, numbered from 1 as in citations.
+
+        Use it to read the context of a passage that retrieve cited (a few lines before
+        and after its line_start-line_end), or a whole short article. Returns JSON
+        {"source", "line_start", "line_end", "total_lines", "text"}: text holds the lines
+        joined by newlines. One call returns at most 200 lines: a range that is longer or
+        runs past the article's end is cut short, and line_end says where the text
+        stops; total_lines is the article's length. Only indexed articles can be read.
+
+        Args:
+            source: The article's name exactly as cited, e.g. "seeds/003_2a0abf6ffe095541.txt".
+            line_start: The first line to read, from 1.
+            line_end: The last line to read (inclusive).
+        """
+        if not isinstance(source, str) or source not in index.sources:
+            message = f"{source!r} is not an indexed article; list_sources names them"
+            raise ToolError(message, print_exception=False)
+        try:
+            start = _whole_number(line_start, "line_start")
+            end = _whole_number(line_end, "line_end")
+            lines = _article_lines(index.source_text(source))
+            if end < start:
+                raise ValueError(f"line_end ({end}) must not be before line_start ({start}).")
+            if start > len(lines):
+                raise ValueError(
+                    f"line_start ({start}) is past the article's end: it has {len(lines)} lines."
+                )
+        except (ValueError, KeyError, qa.QAError) as exc:
+            raise _tool_error(exc) from None
+        end = min(end, len(lines), start + MAX_READ_LINES - 1)
+        read = {
+            "source": source,
+            "line_start": start,
+            "line_end": end,
+            "total_lines": len(lines),
+            "text": "\n".join(lines[start - 1 : end]),
+        }
+        return json.dumps(read, ensure_ascii=False)
+
+    return [retrieve, list_sources, read_lines]
+
+
+async def _logged_in(server: Any, connection: HTTPConnection) -> bool:
+    """Whether a request carries a login that Gradio's app ``server`` accepts.
+
+    That is the cookie Gradio's ``/login`` sets, or HTTP Basic credentials of one of its
+    users (an MCP client can send a fixed header; it cannot fill in a login form).
+    """
+    cookies = (f"access-token-{server.cookie_id}", f"access-token-unsecure-{server.cookie_id}")
+    if any(connection.cookies.get(name) in server.tokens for name in cookies):
+        return True
+    scheme, _, encoded = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    if not sep:
+        return False
+    if callable(server.auth):
+        accepted = server.auth(user, password)
+        return bool(await accepted if inspect.isawaitable(accepted) else accepted)
+    expected = server.auth.get(user)
+    return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+
+
+def _login_required(inner: ASGIApp, server: Any) -> ASGIApp:
+    """Wraps ``inner`` so that only requests with a login of Gradio's app ``server`` pass.
+
+    Others get 401 (HTTP) or a closed connection (WebSocket).
+    """
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if await _logged_in(server, HTTPConnection(scope)):
+            await inner(scope, receive, send)
+        elif scope["type"] == "http":
+            refusal = JSONResponse(
+                {"detail": "Not authenticated: send HTTP Basic credentials or the login cookie"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="qa"'},
+            )
+            await refusal(scope, receive, send)
+        else:
+            await send({"type": "websocket.close", "code": 1008})
+
+    return guarded
+
+
+def _with_defaults(block_fn: Any, inputs: list[Any]) -> list[Any]:
+    """The inputs of a call, with the defaults of the trailing API parameters it left out.
+
+    Only for ``gr.api`` endpoints (whose parameters are their inputs, in order), and only
+    when every missing parameter has a default; other calls are returned as they are.
+    """
+    if len(inputs) >= len(block_fn.inputs) or not all(
+        isinstance(block, Api) for block in block_fn.inputs
+    ):
+        return inputs
+    missing = list(inspect.signature(block_fn.fn).parameters.values())[len(inputs) :]
+    if len(inputs) + len(missing) != len(block_fn.inputs) or any(
+        parameter.default is parameter.empty for parameter in missing
+    ):
+        return inputs
+    return [*inputs, *(parameter.default for parameter in missing)]
+
+
 class QABlocks(gr.Blocks):
     """A ``gr.Blocks`` whose ``launch`` never shares and serves nothing beyond the UI.
 
     Attributes:
         translations: The UI's texts for Gradio's i18n, passed to ``launch``.
+        mcp_endpoints: The MCP tools the app offers: tool name to API endpoint ("/name").
     """
 
     translations: gr.I18n | None = None
+    mcp_endpoints: dict[str, str] | None = None
 
-    def launch(self, *args: Any, **kwargs: Any) -> Any:
+    def launch(self, *args: Any, mcp_server: bool = False, **kwargs: Any) -> Any:
         """Launches the app with qa's safe settings; refuses ``share=True``.
 
         Args:
             *args: Passed to ``gr.Blocks.launch``.
+            mcp_server: Also serve the app's MCP tools (see :func:`build_app`'s ``mcp``) at
+                ``/gradio_api/mcp/``, as the only tools there and behind the same login
+                as the rest of the app.
             **kwargs: Passed to ``gr.Blocks.launch``; unset safety settings get qa's defaults.
 
         Returns:
             Whatever ``gr.Blocks.launch`` returns.
 
         Raises:
-            ValueError: If a share link is requested.
+            ValueError: If a share link is requested, or MCP from an app without tools.
+            ImportError: If MCP is requested and the ``mcp`` package is missing.
         """
         if args:
             raise TypeError("QABlocks.launch takes keyword arguments only")
         if kwargs.get("share"):
             raise ValueError("qa never creates a public share link")
+        if mcp_server:
+            if not self.mcp_endpoints:
+                raise ValueError(
+                    "this app has no MCP tools: build it with build_app(..., mcp=True)"
+                )
+            if importlib.util.find_spec("mcp") is None:
+                raise ImportError("serving MCP needs the mcp package: pip install 'qa[mcp]'")
+            kwargs["app_kwargs"] = {**(kwargs.get("app_kwargs") or {}), "lifespan": self._mcp}
         kwargs["share"] = False
-        kwargs["mcp_server"] = False
+        kwargs["mcp_server"] = mcp_server
         for key, value in _launch_defaults().items():
             kwargs.setdefault(key, value)
         kwargs.setdefault("i18n", self.translations)
         return super().launch(**kwargs)
+
+    async def preprocess_data(
+        self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False
+    ) -> list[Any]:
+        """Completes an API call that leaves out trailing parameters with their defaults.
+
+        gradio_client sends every parameter, a plain HTTP call only those it lists:
+        ``{"data": ["Wer kommentiert?", 3]}`` asks ``/retrieve`` with the default
+        ``history`` and ``sources``, as such a call could before they were added.
+        Gradio alone would refuse it for want of input values.
+
+        Args:
+            block_fn: The event's function (Gradio's ``BlockFunction``).
+            inputs: The values the call sent.
+            state: The session state.
+            explicit_call: Passed to Gradio.
+
+        Returns:
+            The preprocessed inputs, as ``gr.Blocks.preprocess_data`` returns them.
+        """
+        inputs = _with_defaults(block_fn, inputs)
+        return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+
+    @contextlib.asynccontextmanager
+    async def _mcp(self, server: Any) -> AsyncIterator[None]:
+        """Sets up Gradio's MCP server as qa needs it, when the app starts.
+
+        This runs as the app's lifespan, before the server takes requests. Gradio (6.31)
+        offers every public API endpoint as a tool, named after its function, so the
+        ``/retrieve`` endpoint (a list for HTTP clients) would be one as well: the app's
+        own tools become the only ones. And Gradio mounts MCP as a sub-application that
+        its login does not cover: with a login, MCP requests must carry one too.
+
+        Args:
+            server: Gradio's app (a FastAPI app), whose login applies.
+        """
+        if self.mcp_server_obj is None:
+            raise RuntimeError(f"Gradio's MCP server did not start: {self.mcp_error}")
+        self.mcp_server_obj.tool_to_endpoint = dict(self.mcp_endpoints or {})
+        if server.auth is not None:
+            mount = next(r for r in server.routes if isinstance(r, Mount) and r.path == MCP_PATH)
+            mount.app = _login_required(mount.app, server)
+        yield
 
 
 def _launch_defaults() -> dict[str, Any]:
@@ -637,13 +953,18 @@ def _language(request: gr.Request | None) -> Language:
     return texts.language(headers.get("accept-language") if headers is not None else None)
 
 
-def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlocks:
+def build_app(
+    index: qa.Index, examples: Sequence[str] | None = None, mcp: bool = False
+) -> QABlocks:
     """Builds the Gradio app over a loaded index.
 
     Args:
         index: The loaded ``qa.Index``.
         examples: Example questions the empty chat offers (a click asks one); default: a
             few derived from the index by :func:`example_questions`.
+        mcp: Also offer the MCP tools of :func:`mcp_tools`, as the API endpoints
+            ``/mcp_retrieve``, ``/mcp_list_sources`` and ``/mcp_read_lines``; launch with
+            ``mcp_server=True`` to serve them over MCP.
 
     Returns:
         The app; call ``launch`` on it (or use :func:`launch`).
@@ -657,6 +978,7 @@ def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlock
     def respond(
         question: str,
         k: float,
+        articles: list[str] | None,
         chat: list[dict[str, Any]] | None,
         conversation: list[str] | None,
         request: gr.Request,
@@ -664,7 +986,8 @@ def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlock
         lang = _language(request)
         question = question if isinstance(question, str) else ""
         conversation = list(conversation or [])
-        turn = chat_turn(index, question, k, history=conversation, lang=lang)
+        sources = [source_pattern(article) for article in articles or []]
+        turn = chat_turn(index, question, k, history=conversation, lang=lang, sources=sources)
         if turn.question is not None:
             conversation = [*conversation, turn.question][-qa.MAX_HISTORY_TURNS :]
         chat = [
@@ -679,13 +1002,14 @@ def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlock
 
     def ask_example(
         k: float,
+        articles: list[str] | None,
         chat: list[dict[str, Any]] | None,
         conversation: list[str] | None,
         event: gr.SelectData,
         request: gr.Request,
     ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
         value = event.value if isinstance(event.value, dict) else {}
-        return respond(value.get("text") or "", k, chat, conversation, request)
+        return respond(value.get("text") or "", k, articles, chat, conversation, request)
 
     def _view(hits: list[dict[str, Any]], citation: str | None, lang: Language) -> str:
         if not citation:
@@ -697,6 +1021,9 @@ def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlock
 
     def open_citation(citation: str | None, hits: list[dict[str, Any]], request: gr.Request) -> str:
         return _view(hits, citation, _language(request))
+
+    def current_articles() -> Any:
+        return gr.update(choices=list(index.sources))  # Index.follow may have added some
 
     def clear(request: gr.Request) -> tuple[list[Any], list[Any], Any, str, list[str]]:
         placeholder = _viewer_placeholder(_language(request))
@@ -739,6 +1066,15 @@ def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlock
                     ask = gr.Button(
                         i18n("ask"), variant="primary", elem_id="qa-ask", scale=1, min_width=80
                     )
+                articles = gr.Dropdown(
+                    choices=list(index.sources),
+                    value=[],
+                    multiselect=True,
+                    label=i18n("only_articles"),
+                    info=i18n("only_articles_info"),
+                    interactive=True,
+                    elem_id="qa-articles",
+                )
                 with gr.Row():
                     k = gr.Slider(
                         1,
@@ -767,13 +1103,15 @@ def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlock
 
         outputs = [chatbot, question, hits_state, citation, viewer, conversation_state]
         chat_io: dict[str, Any] = {"outputs": outputs, "api_visibility": "private"}
+        ask_io = [k, articles, chatbot, conversation_state]
         for event in (
-            question.submit(respond, [question, k, chatbot, conversation_state], **chat_io),
-            ask.click(respond, [question, k, chatbot, conversation_state], **chat_io),
-            chatbot.example_select(ask_example, [k, chatbot, conversation_state], **chat_io),
+            question.submit(respond, [question, *ask_io], **chat_io),
+            ask.click(respond, [question, *ask_io], **chat_io),
+            chatbot.example_select(ask_example, ask_io, **chat_io),
         ):
             event.then(None, js=_SHOW_LATEST_JS)
         citation.input(open_citation, [citation, hits_state], viewer, api_visibility="private")
+        app.load(current_articles, None, articles, api_visibility="private")
         clear_io: dict[str, Any] = {
             "fn": clear,
             "inputs": None,
@@ -784,7 +1122,10 @@ def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlock
         chatbot.clear(**clear_io)  # the chatbot's own trash button: a new conversation too
 
         def retrieve_api(
-            question: str, k: int = DEFAULT_K, history: list[str] | None = None
+            question: str,
+            k: int = DEFAULT_K,
+            history: list[str] | None = None,
+            sources: list[str] | None = None,
         ) -> list[dict[str, Any]]:
             """Returns the top-k passages for a question, best first.
 
@@ -794,20 +1135,30 @@ def build_app(index: qa.Index, examples: Sequence[str] | None = None) -> QABlock
             below qa.MIN_RELEVANCE, the articles do not seem to answer the question. score
             only ranks the passages of one answer. The optional history (after k) lists the
             earlier questions of the same conversation, oldest first, so that a follow-up
-            such as "Und wann war das?" takes its context from them.
+            such as "Und wann war das?" takes its context from them. The optional sources
+            (after history) limit the search to the articles whose names match one of its
+            glob patterns ("seeds/003_*"; * stays within a folder, ** spans folders).
 
             Args:
                 question: The question.
                 k: How many passages to return (1 to 20).
                 history: The earlier questions of the conversation, oldest first (a
                     list of strings); default none.
+                sources: Glob patterns over source names (a list of strings); default: all.
             """
             try:
-                return retrieve(index, question, k, history)
+                return retrieve(index, question, k, history, sources)
             except (ValueError, qa.QAError) as exc:
                 raise gr.Error(str(exc) or type(exc).__name__, print_exception=False) from None
 
         gr.api(retrieve_api, api_name="retrieve", concurrency_limit=4)
+        if mcp:
+            app.mcp_endpoints = {}
+            for tool in mcp_tools(index):
+                # Unqueued: Gradio's MCP server calls such an endpoint directly, a queued
+                # one back over HTTP through gradio_client, which cannot log in.
+                gr.api(tool, api_name=f"mcp_{tool.__name__}", queue=False)
+                app.mcp_endpoints[tool.__name__] = f"/mcp_{tool.__name__}"
     app.translations = i18n
     return app
 
@@ -818,6 +1169,7 @@ def launch(
     port: int = 7860,
     auth: Sequence[tuple[str, str]] | Callable[[str, str], bool] | None = None,
     examples: Sequence[str] | None = None,
+    mcp: bool = False,
     **kwargs: Any,
 ) -> QABlocks:
     """Builds the app and serves it (never with a share link).
@@ -828,6 +1180,7 @@ def launch(
         port: Port to bind.
         auth: None, or a list of (user, password) tuples, or a check function.
         examples: Example questions for the empty chat; default: derived from the index.
+        mcp: Also serve the MCP tools of :func:`mcp_tools` at ``/gradio_api/mcp/``.
         **kwargs: More ``gr.Blocks.launch`` keyword arguments (e.g. prevent_thread_lock).
 
     Returns:
@@ -839,6 +1192,6 @@ def launch(
     """
     if auth is not None and not callable(auth):
         auth = [tuple(pair) for pair in auth]
-    app = build_app(index, examples)
-    app.launch(server_name=host, server_port=port, share=False, auth=auth, **kwargs)
+    app = build_app(index, examples, mcp=mcp)
+    app.launch(server_name=host, server_port=port, share=False, auth=auth, mcp_server=mcp, **kwargs)
     return app

@@ -55,6 +55,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "question_placeholder": "Ihre Frage …",
         "ask": "Fragen",
         "passages_per_answer": "Stellen pro Antwort",
+        "only_articles": "Nur in diesen Artikeln suchen",
+        "only_articles_info": "Keiner gewählt: alle Artikel.",
         "clear": "Chat leeren",
         "open_citation": "Fundstelle aus der letzten Antwort öffnen",
         "viewer_placeholder": (
@@ -96,6 +98,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "question_placeholder": "Your question …",
         "ask": "Ask",
         "passages_per_answer": "Passages per answer",
+        "only_articles": "Search only these articles",
+        "only_articles_info": "None chosen: all articles.",
         "clear": "Clear chat",
         "open_citation": "Open a citation from the last answer",
         "viewer_placeholder": (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -19,6 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 FIELDS = {"source", "line_start", "line_end", "text", "score", "relevance", "highlight"}
 FIRST = "Wen hat Putin zur Wahl beglückwünscht?"
 FOLLOW_UP = "Und wo hat er sich mit ihm solidarisiert?"
+QUESTION = "Wie viele Reservisten sollen mobilisiert werden?"
+# Source names that are glob patterns of other names unless escaped.
+TRICKY_NAMES = ["a[1].txt", "a1.txt", "b*.txt", "b-x.txt", "c?.txt", "cd.txt"]
 
 
 def _free_port() -> int:
@@ -113,10 +118,11 @@ def test_retrieve_description_tells_about_history_and_relevance(client):
     endpoint = client.view_api(print_info=False, return_format="dict")["named_endpoints"][
         "/retrieve"
     ]
-    assert [p["parameter_name"] for p in endpoint["parameters"]] == ["question", "k", "history"]
-    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False, True, True]
+    names = [p["parameter_name"] for p in endpoint["parameters"]]
+    assert names == ["question", "k", "history", "sources"]
+    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False, True, True, True]
     description = endpoint["description"]
-    for word in ("relevance", "qa.MIN_RELEVANCE", "history", "follow-up"):
+    for word in ("relevance", "qa.MIN_RELEVANCE", "history", "follow-up", "sources", "glob"):
         assert word in description
 
 
@@ -181,3 +187,145 @@ def test_launch_helper_with_auth(seed_index):
         assert len(client.predict("Putin", 1, api_name="/retrieve")) == 1
     finally:
         app.close()
+
+
+def _other_source(index: qa.Index, question: str) -> str:
+    """A source other than the one of the question's best passage: a filter must matter."""
+    best = index.search(question, k=1)[0].source
+    return next(source for source in index.sources if source != best)
+
+
+def test_retrieve_takes_sources_after_the_history(client, seed_index):
+    source = _other_source(seed_index, QUESTION)
+    pattern = source.rsplit("_", 1)[0] + "_*"
+    expected = [p.to_dict() for p in seed_index.search(QUESTION, k=3, sources=[pattern])]
+    assert {row["source"] for row in expected} == {source}
+    assert client.predict(QUESTION, 3, None, [pattern], api_name="/retrieve") == expected
+    by_name = client.predict(question=QUESTION, k=3, sources=[pattern], api_name="/retrieve")
+    assert by_name == expected
+    everything = [p.to_dict() for p in seed_index.search(QUESTION, k=3)]
+    assert client.predict(QUESTION, 3, None, [], api_name="/retrieve") == everything
+    assert client.predict(QUESTION, 3, None, None, api_name="/retrieve") == everything
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (["nowhere/*"], "'nowhere/*' matches no indexed source"),
+        (["seeds"], "for a folder's articles use 'seeds/**'"),
+        ([42], "sources must be non-empty glob patterns"),
+        ({"a": 1}, "sources must be a list of glob patterns"),
+    ],
+    ids=["unmatched", "folder", "number", "object"],
+)
+def test_retrieve_refuses_bad_sources_with_a_clear_message(client, sources, message):
+    with pytest.raises(AppError, match=re.escape(message)) as info:
+        client.predict(QUESTION, 3, None, sources, api_name="/retrieve")
+    assert "Traceback" not in str(info.value)
+
+
+def _post_json(url: str, payload: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [[QUESTION], [QUESTION, 2], [QUESTION, 2, None], [QUESTION, 2, [], []]],
+    ids=["question", "k", "history", "all"],
+)
+def test_plain_http_may_leave_out_trailing_parameters(served, seed_index, data):
+    answer = _post_json(f"{served[1]}gradio_api/run/retrieve", {"data": data})
+    k = data[1] if len(data) > 1 else ui.DEFAULT_K
+    assert answer["data"][0] == [p.to_dict() for p in seed_index.search(QUESTION, k=k)]
+
+
+def test_plain_http_without_the_question_is_refused(served):
+    with pytest.raises(urllib.error.HTTPError) as info:
+        _post_json(f"{served[1]}gradio_api/run/retrieve", {"data": []})
+    assert info.value.code >= 400
+
+
+def test_chat_turn_answers_only_from_the_chosen_articles(seed_index):
+    source = _other_source(seed_index, QUESTION)
+    turn = ui.chat_turn(seed_index, QUESTION, 5, sources=[ui.source_pattern(source)])
+    expected = seed_index.search(QUESTION, k=5, sources=[source])
+    assert [h["citation"] for h in turn.hits] == [p.citation for p in expected]
+    assert {h["source"] for h in turn.hits} == {source}
+    assert turn.answer == ui.format_answer(expected)
+    unmatched = ui.chat_turn(seed_index, QUESTION, 5, sources=["nowhere/*"])
+    assert "qa-error" in unmatched.answer and unmatched.hits == [] and unmatched.question is None
+
+
+@pytest.fixture(scope="module")
+def tricky_index(tmp_path_factory) -> qa.Index:
+    corpus = tmp_path_factory.mktemp("tricky-corpus")
+    for number, name in enumerate(TRICKY_NAMES):
+        text = f"Artikel {number}: Die Reservisten werden in Welle {number} einberufen.\n"
+        (corpus / name).write_text(text, encoding="utf-8")
+    return qa.Index.build([corpus], tmp_path_factory.mktemp("tricky-index") / "index")
+
+
+def test_source_pattern_matches_exactly_its_source(tricky_index):
+    assert ui.source_pattern("seeds/003_x.txt") == "seeds/003_x.txt"
+    assert len(tricky_index.sources) == len(TRICKY_NAMES)
+    for source in tricky_index.sources:
+        hits = tricky_index.search("Reservisten", k=10, sources=[ui.source_pattern(source)])
+        assert {hit.source for hit in hits} == {source}, ui.source_pattern(source)
+    # Unescaped, some names match others too: the escaping is needed.
+    loose = {s: tricky_index.search("Reservisten", k=10, sources=[s]) for s in tricky_index.sources}
+    assert any(len({hit.source for hit in hits}) > 1 for hits in loose.values())
+
+
+def _tool(index: qa.Index, name: str):
+    return next(tool for tool in ui.mcp_tools(index) if tool.__name__ == name)
+
+
+def test_mcp_tools_answer_json_as_the_index_does(seed_index):
+    assert [tool.__name__ for tool in ui.mcp_tools(seed_index)] == [
+        "retrieve",
+        "list_sources",
+        "read_lines",
+    ]
+    found = json.loads(_tool(seed_index, "retrieve")(QUESTION, 2))
+    assert found == [
+        {**p.to_dict(), "citation": p.citation} for p in seed_index.search(QUESTION, k=2)
+    ]
+    listed = json.loads(_tool(seed_index, "list_sources")())
+    assert [row["source"] for row in listed] == list(seed_index.sources)
+    source = seed_index.sources[0]
+    read = json.loads(_tool(seed_index, "read_lines")(source, 2, 3))
+    assert read["text"] == "\n".join(seed_index.source_text(source).split("\n")[1:3])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("pyproject.toml", 1, 2), "'pyproject.toml' is not an indexed article"),
+        ((None, "x", 2), "line_start must be a whole number"),
+        ((None, 1, 2.5), "line_end must be a whole number"),
+        ((None, 0, 2), "line_start must be at least 1"),
+        ((None, 3, 2), "line_end (2) must not be before line_start (3)"),
+    ],
+    ids=["other-file", "text", "fraction", "zero", "reversed"],
+)
+def test_read_lines_errors_read_as_their_message(seed_index, arguments, message):
+    source, start, end = arguments
+    with pytest.raises(ui.ToolError) as info:
+        _tool(seed_index, "read_lines")(source or seed_index.sources[0], start, end)
+    assert message in str(info.value)
+    assert str(info.value) == info.value.message  # what an MCP client reads: no repr quotes
+
+
+def test_mcp_needs_an_app_with_tools(seed_index):
+    app = ui.build_app(seed_index)
+    with pytest.raises(ValueError, match="no MCP tools"):
+        app.launch(mcp_server=True, prevent_thread_lock=True)
+    assert ui.build_app(seed_index, mcp=True).mcp_endpoints == {
+        "retrieve": "/mcp_retrieve",
+        "list_sources": "/mcp_list_sources",
+        "read_lines": "/mcp_read_lines",
+    }

@@ -418,6 +418,8 @@ def test_ui_speaks_the_browser_language(new_page, seed_url, seed_index, locale, 
     assert page.inner_text("#qa-clear") == say("clear")
     assert page.get_attribute("#qa-question textarea", "placeholder") == say("question_placeholder")
     assert say("passages_per_answer") in page.inner_text("#qa-k")
+    assert say("only_articles") in page.inner_text("#qa-articles")
+    assert say("only_articles_info") in page.inner_text("#qa-articles")
     assert say("open_citation") in page.inner_text("#qa-citation")
     assert say("answers") in page.inner_text("#qa-chat")
     passages = seed_index.search(QUESTION, k=5)
@@ -428,6 +430,30 @@ def test_ui_speaks_the_browser_language(new_page, seed_url, seed_index, locale, 
     page.wait_for_selector("#qa-chat .qa-overview")
     assert say("archive") in page.inner_text("#qa-chat .qa-overview")
     assert page.inner_text("#qa-viewer") == say("viewer_placeholder")
+
+
+def test_choosing_an_article_searches_only_it(page, seed_url, seed_index, artifacts):
+    everywhere = seed_index.search(QUESTION, k=5)
+    source = next(s for s in seed_index.sources if s != everywhere[0].source)
+    only = seed_index.search(QUESTION, k=5, sources=[ui.source_pattern(source)])
+    page.goto(seed_url)
+    page.wait_for_selector("#qa-question textarea")
+    page.click("#qa-articles input")
+    page.locator("ul[role=listbox] li", has_text=source).first.click()
+    page.wait_for_selector(f"#qa-articles .token:has-text('{source}')")
+    _ask_more(page, QUESTION)
+    cited = _citations(_last_answer(page))
+    assert cited == [p.citation for p in only]
+    assert all(citation.startswith(f"{source}:") for citation in cited)
+    page.wait_for_selector("#qa-viewer .qa-cited")
+    assert source in page.inner_text("#qa-viewer .qa-viewer-head")
+    page.screenshot(path=str(artifacts / "chosen-article.png"), full_page=True)
+
+    # Without a choice, every article is searched again.
+    page.click("#qa-articles .token-remove")
+    page.wait_for_function("() => !document.querySelector('#qa-articles .token')")
+    _ask_more(page, QUESTION)
+    assert _citations(_last_answer(page)) == [p.citation for p in everywhere]
 
 
 def _scroll_y(page) -> float:

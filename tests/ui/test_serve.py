@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 
 import pytest
 from gradio_client import Client
@@ -15,57 +12,13 @@ import qa
 import ui
 from qa import cli
 from tests.conftest import REPO
+from tests.ui.serving import PASSWORD, USER
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def served(seed_index: qa.Index) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "qa",
-            "serve",
-            "--index",
-            str(seed_index.path),
-            "--port",
-            str(port),
-            "--auth",
-            "alice:s3cret",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"qa serve exited: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("qa serve did not listen within 120 s")
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def test_retrieve_through_the_served_app(served: str, seed_index: qa.Index) -> None:
-    client = Client(served, auth=("alice", "s3cret"), verbose=False)
+def test_retrieve_through_the_served_app(served_login: str, seed_index: qa.Index) -> None:
+    client = Client(served_login, auth=(USER, PASSWORD), verbose=False)
     hits = client.predict("Wer kommentiert?", 3, api_name="/retrieve")
     expected = [p.to_dict() for p in seed_index.search("Wer kommentiert?", k=3)]
     assert [(h["source"], h["line_start"], h["line_end"], h["text"]) for h in hits] == [
@@ -73,11 +26,11 @@ def test_retrieve_through_the_served_app(served: str, seed_index: qa.Index) -> N
     ]
 
 
-def test_login_is_required(served: str) -> None:
+def test_login_is_required(served_login: str) -> None:
     with pytest.raises(Exception, match="credentials"):
-        Client(served, verbose=False)
+        Client(served_login, verbose=False)
     with pytest.raises(Exception, match=r"(?i)login|credentials|auth"):
-        Client(served, auth=("alice", "wrong"), verbose=False)
+        Client(served_login, auth=(USER, "wrong"), verbose=False)
 
 
 def test_bad_auth_option_is_a_clear_error() -> None:
@@ -107,6 +60,14 @@ def test_example_questions_reach_the_ui(monkeypatch, seed_index, options, exampl
     monkeypatch.setattr(ui, "launch", lambda index, **kwargs: calls.append(kwargs))
     assert cli.main(["serve", "--index", str(seed_index.path), *options]) == 0
     assert calls[0]["examples"] == examples
+    assert calls[0]["mcp"] is False
+
+
+def test_mcp_option_reaches_the_ui(monkeypatch, seed_index) -> None:
+    calls = []
+    monkeypatch.setattr(ui, "launch", lambda index, **kwargs: calls.append(kwargs))
+    assert cli.main(["serve", "--index", str(seed_index.path), "--mcp"]) == 0
+    assert calls[0]["mcp"] is True
 
 
 def test_bad_example_is_a_clear_error(seed_index: qa.Index, capsys) -> None:
