@@ -330,6 +330,11 @@ class Index:
         return self._snapshot.source_names
 
     @property
+    def generation(self) -> str:
+        """The name of the loaded generation (it changes when ``refresh`` loads another)."""
+        return self._snapshot.path.name
+
+    @property
     def updated(self) -> datetime:
         """When the loaded generation was published (UTC)."""
         return self._snapshot.published

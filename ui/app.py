@@ -337,6 +337,10 @@ def format_source(
     return f'<div class="qa-viewer">{head}<div class="qa-article">{"".join(rows)}</div></div>'
 
 
+# How often an open page checks whether the server loaded a new generation.
+_FOLLOW_SECONDS = 5.0
+
+
 def format_overview(
     index: qa.Index, lang: Language = DEFAULT_LANGUAGE, with_examples: bool = True
 ) -> str:
@@ -1022,8 +1026,17 @@ def build_app(
     def open_citation(citation: str | None, hits: list[dict[str, Any]], request: gr.Request) -> str:
         return _view(hits, citation, _language(request))
 
-    def current_articles() -> Any:
-        return gr.update(choices=list(index.sources))  # Index.follow may have added some
+    def follow_index(shown: str | None, request: gr.Request) -> tuple[Any, Any, str]:
+        """Updates the overview and the article choices when a new generation is loaded.
+
+        ``qa serve`` follows the index (``Index.follow``); each page checks on load and
+        then every few seconds, and changes nothing while the generation is the same.
+        """
+        generation = index.generation
+        if generation == shown:
+            return gr.skip(), gr.skip(), generation
+        overview = format_overview(index, _language(request), bool(examples))
+        return gr.update(placeholder=overview), gr.update(choices=list(index.sources)), generation
 
     def clear(request: gr.Request) -> tuple[list[Any], list[Any], Any, str, list[str]]:
         placeholder = _viewer_placeholder(_language(request))
@@ -1111,7 +1124,16 @@ def build_app(
         ):
             event.then(None, js=_SHOW_LATEST_JS)
         citation.input(open_citation, [citation, hits_state], viewer, api_visibility="private")
-        app.load(current_articles, None, articles, api_visibility="private")
+        shown_generation = gr.State(None)  # the generation the page's overview describes
+        follow_io: dict[str, Any] = {
+            "fn": follow_index,
+            "inputs": [shown_generation],
+            "outputs": [chatbot, articles, shown_generation],
+            "api_visibility": "private",
+            "show_progress": "hidden",
+        }
+        app.load(**follow_io)
+        gr.Timer(_FOLLOW_SECONDS).tick(**follow_io)
         clear_io: dict[str, Any] = {
             "fn": clear,
             "inputs": None,

@@ -515,3 +515,29 @@ def test_phone_keeps_the_answer_in_view(new_page, seed_url, seed_index, artifact
     assert article["top"] > 0
     assert _in_view(page, "#qa-viewer .qa-cited")
     page.screenshot(path=str(artifacts / "phone-viewer.png"), full_page=True)
+
+
+def test_overview_and_articles_follow_a_new_generation(new_page, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("a", "b"):
+        (corpus / f"{name}.txt").write_text(f"Artikel {name} über den Hafen.\n", "utf-8")
+    index = qa.Index.build([corpus], tmp_path / "index")
+    stop = index.follow(interval=0.2)
+    try:
+        for url in _serve(index):
+            page = new_page()
+            page.goto(url)
+            page.wait_for_selector("#qa-chat .qa-overview")
+            assert "2 Artikel, 2 Textstellen" in page.inner_text("#qa-chat .qa-overview")
+            (corpus / "c.txt").write_text("Artikel c über den Bahnhof.\n", "utf-8")
+            qa.Index.build([corpus], tmp_path / "index")
+            page.wait_for_function(
+                "() => document.querySelector('#qa-chat .qa-overview')"
+                "?.innerText.includes('3 Artikel, 3 Textstellen')",
+                timeout=20_000,
+            )
+            page.click("#qa-articles input")
+            page.wait_for_selector(f'text="{corpus}/c.txt"')
+    finally:
+        stop()
