@@ -10,7 +10,7 @@ Example:
 from qa.conversation import MAX_HISTORY_TURNS
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
-from qa.passage import Passage
+from qa.passage import Passage, SourceInfo, SourceLine
 from qa.query import MAX_QUESTION_CHARS
 from qa.relevance import MIN_RELEVANCE
 from vectorstore import (
@@ -41,5 +41,7 @@ __all__ = [
     "QAError",
     "SearchMode",
     "SourceError",
+    "SourceInfo",
+    "SourceLine",
     "retrieve",
 ]

@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
     index.add_argument(
+        "--formats",
+        default=None,
+        metavar="LIST",
+        help="formats taken from folders, comma-separated (default: txt,md,html,pdf)",
+    )
+    index.add_argument(
         "--model",
         default=None,
         help="embedding model: packaged name, folder or cached name ($QA_MODEL)",
@@ -87,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
         help="search only sources matching this glob, e.g. 'seeds/003_*' or 'archive/**' "
         "(repeatable)",
     )
+    ask.add_argument(
+        "--since", metavar="DATE", help="only articles dated on or after DATE (YYYY[-MM[-DD]])"
+    )
+    ask.add_argument(
+        "--until", metavar="DATE", help="only articles dated on or before DATE (YYYY[-MM[-DD]])"
+    )
 
     serve = sub.add_parser("serve", help="serve the chat UI and the /retrieve API")
     serve.add_argument(
@@ -125,6 +137,7 @@ def _index(args: argparse.Namespace) -> None:
         model=args.model,
         chunk_size=args.chunk_size,
         chunk_overlap=args.chunk_overlap,
+        formats=args.formats,
         rebuild=args.rebuild,
         progress=sys.stderr.isatty(),
     )
@@ -145,6 +158,8 @@ def _ask(args: argparse.Namespace) -> None:
         history=args.history,
         min_relevance=args.min_relevance,
         sources=args.source,
+        since=args.since,
+        until=args.until,
     )
     if not hits or hits[0].relevance < MIN_RELEVANCE:
         print(f"qa: {NOT_ANSWERED}", file=sys.stderr)
@@ -154,6 +169,8 @@ def _ask(args: argparse.Namespace) -> None:
         return
     for rank, p in enumerate(hits, 1):
         print(f"[{rank}] {p.citation}  (relevance {p.relevance:.2f}, score {p.score:.3f})")
+        if p.title or p.date:
+            print(f"    {' · '.join(x for x in (p.title, p.date) if x)}")
         print(f"    {p.text}\n")
 
 

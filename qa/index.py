@@ -8,7 +8,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,16 @@ import numpy as np
 from qa.conversation import CONTEXT_TURNS, check_history, dependence
 from qa.fusion import Fusion, SearchMode, fuse, unit
 from qa.highlight import best_sentence
-from qa.passage import Passage
-from qa.query import check_k, check_min_relevance, check_question, check_sources, match_sources
+from qa.passage import Passage, SourceInfo, SourceLine
+from qa.query import (
+    check_date,
+    check_formats,
+    check_k,
+    check_min_relevance,
+    check_question,
+    check_sources,
+    match_sources,
+)
 from qa.relevance import BACKGROUND_PASSAGES, FEATURES, background, coverage, relevance
 from vectorstore import (
     DEFAULT_MODEL,
@@ -110,18 +118,39 @@ class _Generation:
         manifest = snapshot.manifest
         return cls(snapshot, _spread(snapshot, background(manifest.model, manifest.dim)))
 
-    def selection(self, sources: Sequence[str] | None) -> np.ndarray | None:
-        """Returns the sorted rows of the sources matching the patterns, or None for all.
+    def selection(
+        self, sources: Sequence[str] | None, since: str | None, until: str | None
+    ) -> np.ndarray | None:
+        """Returns the sorted rows of the matching sources, or None for all.
+
+        Args:
+            sources: Glob patterns of source names, or None.
+            since: Keep sources dated on or after this ``YYYY-MM-DD``, or None.
+            until: Keep sources dated on or before this ``YYYY-MM-DD``, or None.
 
         Raises:
             ValueError: Naming a pattern that matches no indexed source.
         """
-        if sources is None:
+        if sources is None and since is None and until is None:
             return None
         records = self.snapshot.manifest.sources
-        matched = [records[i] for i in match_sources(sources, self.snapshot.source_names)]
-        runs = [np.arange(r.first_passage, r.first_passage + r.passage_count) for r in matched]
-        return np.sort(np.concatenate(runs)).astype(np.int64)
+        if sources is not None:
+            records = tuple(records[i] for i in match_sources(sources, self.snapshot.source_names))
+        if since is not None or until is not None:
+            records = tuple(r for r in records if _dated(r.date, since, until))
+        runs = [np.arange(r.first_passage, r.first_passage + r.passage_count) for r in records]
+        return np.sort(np.concatenate([np.zeros(0, np.int64), *runs])).astype(np.int64)
+
+
+def _dated(date: str | None, since: str | None, until: str | None) -> bool:
+    """Whether an article's date is within the bounds; an undated one never is.
+
+    A date given to the month or year counts as its first day.
+    """
+    if date is None:
+        return False
+    day = check_date(date, "date")
+    return (since is None or day >= since) and (until is None or day <= until)
 
 
 def _spread(snapshot: Snapshot, background: Moments | None) -> Moments:
@@ -248,6 +277,7 @@ class Index:
         model: str | None = None,
         chunk_size: int = 1000,
         chunk_overlap: int = 100,
+        formats: Sequence[str] | None = None,
         rebuild: bool = False,
         progress: bool = False,
     ) -> Index:
@@ -257,12 +287,16 @@ class Index:
         The folders already in the index are rescanned too.
 
         Args:
-            paths: Article files and folders (``.txt`` files are taken from folders).
+            paths: Article files and folders. Folders are searched for ``.txt``, ``.md``,
+                ``.markdown``, ``.html``, ``.htm`` and ``.pdf`` files; a file named on
+                its own is read by its suffix (as text if the suffix is none of those).
                 Sources are cited by these paths as given.
             index_dir: The index folder.
             model: Embedding model; default ``$QA_MODEL`` or the packaged MiniLM.
             chunk_size: Maximum passage length in characters.
             chunk_overlap: Overlap between pieces of a paragraph longer than chunk_size.
+            formats: Take only these formats from folders (``txt``, ``md``, ``html``,
+                ``pdf``); default all. Indexed files of other formats are dropped.
             rebuild: Start from scratch, ignoring (and replacing) the existing index.
             progress: Show progress bars.
 
@@ -272,10 +306,13 @@ class Index:
         Raises:
             QAError: A subclass naming the problem (missing path, model mismatch,
                 locked index, nothing to index).
-            ValueError: If the chunk sizes are out of range.
+            ValueError: If the chunk sizes are out of range or a format is unknown.
         """
         settings = BuildSettings(
-            model=model or _default_model(), chunk_size=chunk_size, chunk_overlap=chunk_overlap
+            model=model or _default_model(),
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            formats=check_formats(formats),
         )
         if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
             raise ValueError(
@@ -398,8 +435,69 @@ class Index:
             raise KeyError(f"{source!r} is not an indexed source")
         return record.passage_count
 
+    def source_info(self, source: str) -> SourceInfo:
+        """Returns what the index knows of an article: format, title, date, passages.
+
+        Raises:
+            KeyError: If ``source`` is not in the index.
+        """
+        record = self._snapshot.source_record(source)
+        if record is None:
+            raise KeyError(f"{source!r} is not an indexed source")
+        return SourceInfo(
+            record.name, record.format, record.title, record.date, record.passage_count
+        )
+
+    def source_lines(self, source: str, page: int | None = None) -> list[SourceLine]:
+        """Returns an article's readable text line by line, with the lines it cites.
+
+        For ``.txt`` these are the file's lines. For HTML and Markdown each readable line
+        carries the lines of the file it stands on (a paragraph of an HTML page may span
+        several); for a PDF, its page and its lines in that page's text.
+
+        Args:
+            source: An indexed source name.
+            page: Only this PDF page's lines.
+
+        Raises:
+            KeyError: If ``source`` is not in the index (nothing else is ever read).
+        """
+        snapshot = self._snapshot
+        record = snapshot.source_record(source)
+        if record is None:
+            raise KeyError(f"{source!r} is not an indexed source")
+        text = snapshot.source_text(source).split("\n")
+        line_map = snapshot.line_map(record)
+        if line_map is None:
+            return [SourceLine(i, i, line) for i, line in enumerate(text, 1)]
+        lines = [
+            SourceLine(int(m["first"]), int(m["last"]), line, int(m["page"]) or None)
+            for line, m in zip(text, line_map, strict=True)
+        ]
+        return lines if page is None else [line for line in lines if line.page == page]
+
+    def read_lines(
+        self, source: str, line_start: int, line_end: int, page: int | None = None
+    ) -> str:
+        """Returns the readable text of the lines a citation names.
+
+        Raises:
+            KeyError: If ``source`` is not in the index.
+            ValueError: If the lines are not whole numbers with 1 <= start <= end.
+        """
+        for value in (line_start, line_end):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"line numbers must be whole numbers, not {value!r}")
+        if not 1 <= line_start <= line_end:
+            raise ValueError(f"need 1 <= line_start <= line_end, not {line_start} and {line_end}")
+        return "\n".join(
+            line.text
+            for line in self.source_lines(source, page)
+            if line.line_start <= line_end and line.line_end >= line_start
+        ).strip("\n")
+
     def source_text(self, source: str) -> str:
-        """Returns the full text of an indexed article.
+        """Returns the full readable text of an indexed article.
 
         Raises:
             KeyError: If ``source`` is not in the index (nothing else is ever read).
@@ -422,6 +520,8 @@ class Index:
         history: Sequence[str] = (),
         min_relevance: float | None = None,
         sources: Sequence[str] | None = None,
+        since: str | date | None = None,
+        until: str | date | None = None,
     ) -> list[Passage]:
         """Returns the ``k`` passages that best answer ``question``, best first.
 
@@ -438,15 +538,28 @@ class Index:
                 (``"seeds/003_*"``, ``"archive/2022/**"``: ``*`` stays within a folder,
                 ``**`` spans folders). The filter applies before the top ``k``, so it
                 returns the ``k`` best matching passages. Default (None or empty): all.
+            since: Search only articles dated on or after this day (``YYYY-MM-DD``, or
+                a ``datetime.date``; ``YYYY-MM`` and ``YYYY`` mean their first day).
+                Articles without a date are left out whenever a date bound is given.
+            until: Search only articles dated on or before this day (``YYYY-MM`` and
+                ``YYYY`` mean their last day).
 
         Raises:
             ValueError: If the question is empty or longer than ``MAX_QUESTION_CHARS``,
                 ``k`` < 1, ``history`` is not a list of at most ``MAX_HISTORY_TURNS``
                 strings of at most ``MAX_QUESTION_CHARS``, ``min_relevance`` is not
-                in [0, 1], or a ``sources`` pattern matches no indexed source.
+                in [0, 1], a ``sources`` pattern matches no indexed source, or a date
+                bound is not a date.
         """
         return self.batch_search(
-            [question], k, mode=mode, history=history, min_relevance=min_relevance, sources=sources
+            [question],
+            k,
+            mode=mode,
+            history=history,
+            min_relevance=min_relevance,
+            sources=sources,
+            since=since,
+            until=until,
         )[0]
 
     def batch_search(
@@ -458,6 +571,8 @@ class Index:
         history: Sequence[str] = (),
         min_relevance: float | None = None,
         sources: Sequence[str] | None = None,
+        since: str | date | None = None,
+        until: str | date | None = None,
     ) -> list[list[Passage]]:
         """Answers several questions, each asked after the same ``history``; see ``search``.
 
@@ -470,7 +585,11 @@ class Index:
         history = check_history(history)
         min_relevance = check_min_relevance(min_relevance)
         generation = self._generation  # one generation for the whole answer
-        selection = generation.selection(check_sources(sources))
+        selection = generation.selection(
+            check_sources(sources),
+            check_date(since, "since"),
+            check_date(until, "until", end=True),
+        )
         if not questions:
             return []
         queries = _queries(generation.snapshot.manifest.model, questions, history)
@@ -587,9 +706,10 @@ class Index:
                 continue
             p = snapshot.passages[int(row)]
             text = snapshot.passage_text(int(row))
+            record = snapshot.manifest.sources[int(p["source"])]
             out.append(
                 Passage(
-                    source=snapshot.source_names[int(p["source"])],
+                    source=record.name,
                     line_start=int(p["line_start"]),
                     line_end=int(p["line_end"]),
                     text=text,
@@ -598,6 +718,9 @@ class Index:
                     highlight_span=best_sentence(
                         query.text, weights, text, snapshot.sentence_cosines(int(row), query.vector)
                     ),
+                    page=int(p["page"]) or None,
+                    title=record.title,
+                    date=record.date,
                 )
             )
         return out
@@ -614,6 +737,8 @@ def retrieve(
     history: Sequence[str] = (),
     min_relevance: float | None = None,
     sources: Sequence[str] | None = None,
+    since: str | date | None = None,
+    until: str | date | None = None,
     index_dir: str | os.PathLike[str] | None = None,
 ) -> list[Passage]:
     """Searches the default index, building it over ``default_corpus()`` on first use.
@@ -624,6 +749,8 @@ def retrieve(
         history: The earlier questions of the conversation, oldest first (see ``search``).
         min_relevance: Drop passages below this relevance (see ``search``).
         sources: Glob patterns of the sources to search (see ``search``).
+        since: Only articles dated on or after this day (see ``search``).
+        until: Only articles dated on or before this day (see ``search``).
         index_dir: The index folder; default ``$QA_INDEX`` or ``.qa-index``.
 
     Returns:
@@ -634,6 +761,8 @@ def retrieve(
     check_history(history)
     check_min_relevance(min_relevance)
     check_sources(sources)
+    check_date(since, "since")
+    check_date(until, "until", end=True)
     directory = os.fspath(index_dir or os.environ.get("QA_INDEX", DEFAULT_INDEX_DIR))
     with _default_lock:
         if directory not in _default:
@@ -642,4 +771,12 @@ def retrieve(
             else:
                 _default[directory] = Index.build([default_corpus()], directory)
         index = _default[directory]
-    return index.search(question, k, history=history, min_relevance=min_relevance, sources=sources)
+    return index.search(
+        question,
+        k,
+        history=history,
+        min_relevance=min_relevance,
+        sources=sources,
+        since=since,
+        until=until,
+    )

@@ -41,7 +41,8 @@ class QARetriever(BaseRetriever):
     (``seeds/003_….txt:1-1``); pieces of one paragraph that share a citation (a long
     paragraph on one line) get ``#2``, ``#3`` … after the first, so that ids are unique
     within an answer. ``metadata`` holds ``source``, ``line_start``, ``line_end``, ``citation``,
-    ``score``, ``relevance`` and ``highlight`` (see ``qa.Passage``).
+    ``score``, ``relevance``, ``highlight``, ``page``, ``title`` and ``date`` (see
+    ``qa.Passage``).
     ``invoke(query, k=N)`` and ``ainvoke(query, k=N)`` return ``N`` documents for
     that call.
 

@@ -28,7 +28,18 @@ from qa.query import check_k, check_min_relevance, check_sources
 __all__ = ["QARetriever"]
 
 # What a node's metadata holds; an LLM sees only the citation, an embedding only the text.
-_METADATA_KEYS = ("source", "line_start", "line_end", "citation", "score", "relevance", "highlight")
+_METADATA_KEYS = (
+    "source",
+    "line_start",
+    "line_end",
+    "citation",
+    "score",
+    "relevance",
+    "highlight",
+    "page",
+    "title",
+    "date",
+)
 _LLM_EXCLUDED = [key for key in _METADATA_KEYS if key != "citation"]
 
 
@@ -40,7 +51,8 @@ class QARetriever(BaseRetriever):
     (``seeds/003_….txt:1-1``; pieces of one paragraph that share a citation, a long
     paragraph on one line, get ``#2``, ``#3`` … after the first, since LlamaIndex drops
     repeated ids) and ``metadata`` with ``source``, ``line_start``, ``line_end``,
-    ``citation``, ``score``, ``relevance`` and ``highlight`` (see ``qa.Passage``). Of
+    ``citation``, ``score``, ``relevance``, ``highlight``, ``page``, ``title`` and
+    ``date`` (see ``qa.Passage``). Of
     the metadata, an LLM is shown only the citation, and an embedding model none.
 
     Args:

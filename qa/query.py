@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from vectorstore.formats import Format
+
 __all__ = [
     "MAX_K",
     "MAX_QUESTION_CHARS",
+    "check_date",
+    "check_formats",
     "check_k",
     "check_min_relevance",
     "check_question",
@@ -143,3 +149,60 @@ def match_sources(patterns: Sequence[str], names: Sequence[str]) -> list[int]:
             raise ValueError(f"the source pattern {pattern!r} matches no indexed source{hint}")
         matched.update(hits)
     return sorted(matched)
+
+
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def check_date(value: object, name: str, *, end: bool = False) -> str | None:
+    """Returns a date bound as ``YYYY-MM-DD``, or None for no bound.
+
+    A year or month stands for its first day, or with ``end`` for its last day, so that
+    ``until="2022"`` reaches through 31 December 2022.
+
+    Args:
+        value: None, a ``datetime.date``, or ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
+        name: The argument's name, for messages.
+        end: Whether this is an upper bound.
+
+    Raises:
+        ValueError: If it is not a valid date in one of those forms.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()[:10]
+    match = _DATE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{name} must be a date as YYYY-MM-DD, YYYY-MM or YYYY, not {value!r}")
+    year, month, day = match.groups()
+    try:
+        first = dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise ValueError(f"{name} is not a valid date: {value!r}") from None
+    if end and day is None:
+        month_end = int(month or 12)
+        last = calendar.monthrange(first.year, month_end)[1]
+        return dt.date(first.year, month_end, last).isoformat()
+    return first.isoformat()
+
+
+def check_formats(value: object) -> tuple[Format, ...]:
+    """Returns the formats to index (all for None), from names such as ``"md"``.
+
+    Raises:
+        ValueError: Naming an unknown format.
+    """
+    if value is None:
+        return tuple(Format)
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, Sequence | set | frozenset) or not names:
+        raise ValueError(f"formats must be a list of format names, not {value!r}")
+    formats = []
+    for name in names:
+        try:
+            formats.append(Format(str(name).strip().lower().lstrip(".")))
+        except ValueError:
+            known = ", ".join(f.value for f in Format)
+            raise ValueError(f"unknown format {name!r}; the formats are {known}") from None
+    return tuple(dict.fromkeys(formats))

@@ -1,8 +1,11 @@
-"""Shared fixtures: the real model, loaded once, and a real index over the seeds."""
+"""Shared fixtures: the real model, loaded once, a real index over the seeds, a real PDF."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,18 @@ import qa
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 # The keys of Passage.to_dict(), which the CLI's --json and the /retrieve API return too.
-PASSAGE_FIELDS = {"source", "line_start", "line_end", "text", "score", "relevance", "highlight"}
+PASSAGE_FIELDS = {
+    "source",
+    "line_start",
+    "line_end",
+    "text",
+    "score",
+    "relevance",
+    "highlight",
+    "page",
+    "title",
+    "date",
+}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,3 +49,48 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium_pdf(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, set[str]]:
+    """A two-page PDF printed by headless Chromium, and the UTC days it was printed on."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI's `make test` installs it: a skip there would hide a gap
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("chromium")
+    page = folder / "in.html"
+    page.write_text(
+        "<!DOCTYPE html><html lang='de'><head><meta charset='utf-8'>"
+        "<title>Zwei Seiten über die Ostflanke</title></head><body>"
+        "<div style='page-break-after: always'><h1>Erste Seite</h1>"
+        "<p>Die Allianz schickt Soldaten.</p><p>Ein zweiter Absatz.</p></div>"
+        "<h2>Zweite Seite</h2><p>Der Kreml nannte es eine „Provokation“.</p></body></html>",
+        encoding="utf-8",
+    )
+    out = folder / "out.pdf"
+    days = {dt.datetime.now(dt.UTC).date().isoformat()}
+    subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            f"--user-data-dir={folder / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={out}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    days.add(dt.datetime.now(dt.UTC).date().isoformat())
+    data = out.read_bytes()
+    shutil.rmtree(folder)
+    return data, days

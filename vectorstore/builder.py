@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from vectorstore.chunking import Chunker, embedding_text
+from vectorstore.chunking import Chunk, Chunker, embedding_text
 from vectorstore.dense import DenseKind, create_dense
 from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
+from vectorstore.formats import Block, Format, UnreadableFile, parse, txt_metadata
 from vectorstore.lexical import LexicalIndex, tokenize
 from vectorstore.moments import Moments
 from vectorstore.sentences import sentence_spans
@@ -33,6 +34,8 @@ from vectorstore.sources import SkippedFile, SourceFile, discover, read_text, sc
 from vectorstore.store import (
     DENSE,
     DOCUMENTS,
+    LINE_DTYPE,
+    LINES,
     MOMENTS,
     PASSAGE_DTYPE,
     PASSAGES,
@@ -64,12 +67,15 @@ class BuildSettings:
         chunk_size: Maximum passage length in characters.
         chunk_overlap: Overlap between pieces of one over-long paragraph.
         dense_kind: The dense index backend; AUTO: exact up to ``FLAT_MAX`` passages.
+        formats: The formats whose files are taken from folders (files named on their
+            own are always taken). Files of other formats already indexed are dropped.
     """
 
     model: str = DEFAULT_MODEL
     chunk_size: int = 1000
     chunk_overlap: int = 100
     dense_kind: DenseKind = DenseKind.AUTO
+    formats: tuple[Format, ...] = tuple(Format)
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,8 @@ class _Generation:
         self._vocab: dict[str, int] = {}
         self._remap: np.ndarray | None = None
         self._pending: list[tuple[str, list[tuple[int, int]]]] = []  # text, sentence spans
+        self._lines: list[np.ndarray] = []  # line maps of HTML, Markdown and PDF articles
+        self.line_rows = 0
         self.records: list[SourceRecord] = []
         self.offset = 0  # bytes written to documents.bin
         self.passages = 0  # rows written, embedded or pending
@@ -184,53 +192,104 @@ class _Generation:
         self._remap[new] = self._term_ids([old.lexical.vocab[i] for i in new])
         self._tokens.append(self._remap[ids].astype(np.int32))
         self._lengths.append(lengths)
-        self._add_record(source, r.sha256, r.byte_end - r.byte_start, n)
+        line_map = old.line_map(r)
+        self._add_record(source, r.sha256, r.byte_end - r.byte_start, n, r.title, r.date, line_map)
 
     def add(self, source: SourceFile) -> None:
-        """Decodes, chunks, tokenises and embeds a new or changed source.
+        """Reads, chunks, tokenises and embeds a new or changed source.
+
+        Raises:
+            SkippedFile: If an HTML, Markdown or PDF file cannot be parsed.
+        """
+        if source.format is Format.TXT:
+            self._add_text(source)
+            return
+        data = source.path.read_bytes()
+        try:
+            document = parse(source.path, data, source.format, source.encoding)
+        except UnreadableFile as exc:
+            raise SkippedFile(f"{source.name}: {exc}") from None
+        chunker = self._chunker()
+        size = passages = 0
+        for i, block in enumerate(document.blocks):
+            if i:
+                self._docs.write(b"\n")  # blocks are stored one after the other, as lines
+                size += 1
+            size += self._add_block(block.text, chunker, self.offset + size, _Lines(block))
+            passages += len(self._rows[-1])
+        lines = np.array(
+            [(b.page or 0, *pair) for b in document.blocks for pair in b.lines], dtype=LINE_DTYPE
+        )
+        sha256 = hashlib.sha256(data).hexdigest()
+        self._add_record(source, sha256, size, passages, document.title, document.date, lines)
+
+    def _chunker(self) -> Chunker:
+        return Chunker(self._settings.chunk_size, self._settings.chunk_overlap)
+
+    def _add_text(self, source: SourceFile) -> None:
+        """Decodes, chunks, tokenises and embeds a ``.txt`` file, block after block.
 
         One ``Chunker`` reads all its blocks, so the title and heading carry across them.
         """
         digest = hashlib.sha256()
         size = passages = line_base = 0
-        chunker = Chunker(self._settings.chunk_size, self._settings.chunk_overlap)
+        chunker = self._chunker()
+        title = date = None
         for block in read_text(source, digest, _BLOCK_CHARS):
-            chunks = chunker.chunk(block)
-            data = block.encode("utf-8")
-            rows = np.zeros(len(chunks), dtype=PASSAGE_DTYPE)
-            byte_pos, char_pos = self.offset + size, 0
-            for i, c in enumerate(chunks):
-                byte_pos += len(block[char_pos : c.start].encode("utf-8"))
-                char_pos = c.start
-                text = block[c.start : c.end]
-                end = byte_pos + len(text.encode("utf-8"))
-                rows[i] = (
-                    len(self.records),
-                    line_base + c.line_start,
-                    line_base + c.line_end,
-                    byte_pos,
-                    end,
-                    c.kind,
-                )
-                terms = self._term_ids(tokenize(text))
-                self._tokens.append(terms)
-                self._lengths.append(np.array([len(terms)]))
-                embedded, at = embedding_text(text, c.context)
-                spans = [(at + a, at + b) for a, b in sentence_spans(text)]
-                self._pending.append((embedded, spans))
-            self._rows.append(rows)
-            self._docs.write(data)
-            size += len(data)
-            passages += len(chunks)
+            if not size:
+                title, date = txt_metadata(block)
+            size += self._add_block(block, chunker, self.offset + size, _Lines(None, line_base))
+            passages += len(self._rows[-1])
             line_base += block.count("\n")
-            self._bar.update(len(data))
-            if len(self._pending) >= _EMBED_BATCH:
-                self._flush()
         if digest.hexdigest() != source.sha256:
             log.warning("%s changed while it was indexed; run `qa index` again", source.name)
-        self._add_record(source, digest.hexdigest(), size, passages)
+        self._add_record(source, digest.hexdigest(), size, passages, title, date)
 
-    def _add_record(self, source: SourceFile, sha256: str, size: int, passages: int) -> None:
+    def _add_block(self, block: str, chunker: Chunker, byte_pos: int, lines: _Lines) -> int:
+        """Chunks, tokenises and queues for embedding one block of readable text.
+
+        Args:
+            block: The text.
+            chunker: The article's chunker.
+            byte_pos: Where the block starts in documents.bin.
+            lines: Maps the block's lines to the lines cited.
+
+        Returns:
+            The number of bytes written to documents.bin.
+        """
+        chunks = chunker.chunk(block)
+        data = block.encode("utf-8")
+        rows = np.zeros(len(chunks), dtype=PASSAGE_DTYPE)
+        char_pos = 0
+        for i, c in enumerate(chunks):
+            byte_pos += len(block[char_pos : c.start].encode("utf-8"))
+            char_pos = c.start
+            text = block[c.start : c.end]
+            end = byte_pos + len(text.encode("utf-8"))
+            rows[i] = (len(self.records), *lines.cite(c), byte_pos, end, c.kind, lines.page)
+            terms = self._term_ids(tokenize(text))
+            self._tokens.append(terms)
+            self._lengths.append(np.array([len(terms)]))
+            embedded, at = embedding_text(text, c.context)
+            spans = [(at + a, at + b) for a, b in sentence_spans(text)]
+            self._pending.append((embedded, spans))
+        self._rows.append(rows)
+        self._docs.write(data)
+        self._bar.update(len(data))
+        if len(self._pending) >= _EMBED_BATCH:
+            self._flush()
+        return len(data)
+
+    def _add_record(
+        self,
+        source: SourceFile,
+        sha256: str,
+        size: int,
+        passages: int,
+        title: str | None,
+        date: str | None,
+        lines: np.ndarray | None = None,
+    ) -> None:
         self.records.append(
             SourceRecord(
                 source.name,
@@ -240,8 +299,16 @@ class _Generation:
                 self.offset + size,
                 self.passages,
                 passages,
+                format=source.format.value,
+                title=title,
+                date=date,
+                first_line=-1 if lines is None else self.line_rows,
+                line_count=0 if lines is None else len(lines),
             )
         )
+        if lines is not None:
+            self._lines.append(lines)
+            self.line_rows += len(lines)
         self.offset += size
         self.passages += passages
 
@@ -255,6 +322,8 @@ class _Generation:
         np.save(self._tmp / SENTENCE_OFFSETS, np.r_[0, np.cumsum(counts)].astype(np.int64))
         rows = np.concatenate(self._rows) if self._rows else np.zeros(0, PASSAGE_DTYPE)
         np.save(self._tmp / PASSAGES, rows, allow_pickle=False)
+        lines = np.concatenate(self._lines) if self._lines else np.zeros(0, LINE_DTYPE)
+        np.save(self._tmp / LINES, lines.astype(LINE_DTYPE), allow_pickle=False)
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         if self._lengths:
             np.cumsum(np.concatenate(self._lengths), out=offsets[1:])
@@ -267,6 +336,32 @@ class _Generation:
         dense.save(self._tmp / DENSE)
         Moments.of(vectors).save(self._tmp / MOMENTS)
         return kind
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """Maps the lines of a block of readable text to the lines a passage cites.
+
+    Attributes:
+        block: The parsed block, whose line map gives the file's lines; None for ``.txt``
+            text, whose lines are the file's own.
+        base: For ``.txt`` text, the file's lines before the block.
+    """
+
+    block: Block | None
+    base: int = 0
+
+    @property
+    def page(self) -> int:
+        """The block's PDF page, or 0."""
+        return (self.block.page or 0) if self.block else 0
+
+    def cite(self, chunk: Chunk) -> tuple[int, int]:
+        """Returns the first and last line a chunk of the block cites."""
+        if self.block is None:
+            return self.base + chunk.line_start, self.base + chunk.line_end
+        lines = self.block.lines
+        return lines[chunk.line_start - 1][0], lines[chunk.line_end - 1][1]
 
 
 def _open_previous(index_dir: IndexDir, settings: BuildSettings, rebuild: bool) -> Snapshot | None:
@@ -343,7 +438,7 @@ def build_index(
     with index.lock():
         old = _open_previous(index, settings, rebuild)
         roots = _roots(given, old)
-        scanned, skipped = _scan_all(discover(roots))
+        scanned, skipped = _scan_all(discover(roots, settings.formats))
         if not scanned:
             raise SourceError(f"no articles to index under {', '.join(roots)}")
         same_chunking = old is not None and (
@@ -379,12 +474,19 @@ def build_index(
             total=new_bytes, desc="indexing", unit="B", unit_scale=True, disable=not progress
         ) as bar:
             generation = _Generation(tmp, embedder, settings, bar)
+            unreadable = []
             for s in scanned:
                 if s.name in reuse:
                     assert old is not None
                     generation.copy(old, reuse[s.name], s)
-                else:
+                    continue
+                try:
                     generation.add(s)
+                except SkippedFile as exc:
+                    log.warning("skipped %s", exc)
+                    unreadable.append((s.name, str(exc)))
+            if not generation.records:
+                raise SourceError(f"no articles to index under {', '.join(roots)}")
             kind = generation.finish()
         index.publish(
             tmp,
@@ -399,8 +501,13 @@ def build_index(
                 passage_count=generation.passages,
             ),
         )
+        gone = {name for name, _ in unreadable}
         return replace(
             report,
+            added=tuple(n for n in report.added if n not in gone),
+            changed=tuple(n for n in report.changed if n not in gone),
+            removed=report.removed + tuple(n for n in report.changed if n in gone),
+            skipped=report.skipped + tuple(unreadable),
             embedded=generation.embedded,
             seconds=time.perf_counter() - started,
             published=True,

@@ -8,18 +8,18 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vectorstore.errors import SourceError
+from vectorstore.formats import SUFFIXES, Format, format_of
 
-__all__ = ["ARTICLE_SUFFIXES", "SkippedFile", "SourceFile", "discover", "read_text", "scan"]
+__all__ = ["SkippedFile", "SourceFile", "discover", "read_text", "scan"]
 
 log = logging.getLogger("qa")
 
-ARTICLE_SUFFIXES = (".txt",)
 # Encodings tried in order; Latin-1 decodes any byte string, so it comes last.
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _BINARY_SNIFF = 8192
@@ -34,8 +34,10 @@ class SourceFile:
         name: The source name cited to users: the path as the user named it.
         path: The file.
         sha256: Hash of the file's bytes; an unchanged hash means unchanged passages.
-        encoding: The encoding its bytes decode with.
+        encoding: The encoding its bytes decode with (``binary`` for PDF).
         size: Its size in bytes.
+        format: How it is read: by its suffix (a file named on its own with another
+            suffix is read as text).
     """
 
     name: str
@@ -43,6 +45,7 @@ class SourceFile:
     sha256: str
     encoding: str
     size: int
+    format: Format = Format.TXT
 
 
 class SkippedFile(Exception):
@@ -56,15 +59,16 @@ def _display_name(root: str, path: Path, root_path: Path) -> str:
     return f"{Path(root).as_posix().rstrip('/')}/{rel}"
 
 
-def discover(roots: Iterable[str]) -> dict[str, Path]:
+def discover(roots: Iterable[str], formats: Collection[Format] = tuple(Format)) -> dict[str, Path]:
     """Lists the article files under the corpus paths.
 
     A path may be a file (taken whatever its suffix) or a folder (searched recursively
-    for ``ARTICLE_SUFFIXES``, skipping hidden entries, not following symlinked folders,
-    and skipping symlinked files that point outside the folder).
+    for the suffixes of ``formats``, skipping hidden entries, not following symlinked
+    folders, and skipping symlinked files that point outside the folder).
 
     Args:
         roots: Corpus paths as the user gave them.
+        formats: The formats whose files are taken from folders.
 
     Returns:
         Source name (``root/relative/path``) to file path, sorted by name.
@@ -81,11 +85,12 @@ def discover(roots: Iterable[str]) -> dict[str, Path]:
         if not root_path.is_dir():
             raise SourceError(f"corpus path does not exist: {root}")
         real_root = root_path.resolve()
+        suffixes = {suffix for suffix, f in SUFFIXES.items() if f in formats}
         for dirpath, dirnames, filenames in os.walk(root_path, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for filename in sorted(filenames):
                 path = Path(dirpath) / filename
-                if filename.startswith(".") or path.suffix.lower() not in ARTICLE_SUFFIXES:
+                if filename.startswith(".") or path.suffix.lower() not in suffixes:
                     continue
                 if path.is_symlink() and not path.resolve().is_relative_to(real_root):
                     log.warning("skipped %s: a symlink to a file outside %s", path, root)
@@ -114,13 +119,22 @@ def scan(name: str, path: Path) -> SourceFile:
         What the file holds.
 
     Raises:
-        SkippedFile: If the file cannot be read, is no regular file, looks binary, or
-            holds no text.
+        SkippedFile: If the file cannot be read, is no regular file, looks binary (or, for
+            a PDF, not like a PDF), holds no text, or holds another format than its suffix
+            says.
     """
+    fmt = format_of(path) or Format.TXT
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
             raise SkippedFile(f"{name}: not a regular file")
         first = next(_read(path), b"")
+        _check_content(name, fmt, first)
+        if fmt is Format.PDF:
+            digest, size = hashlib.sha256(), 0
+            for block in _read(path):
+                digest.update(block)
+                size += len(block)
+            return SourceFile(name, path, digest.hexdigest(), "binary", size, fmt)
         if b"\x00" in first[:_BINARY_SNIFF]:
             raise SkippedFile(f"{name}: looks binary (it holds NUL bytes)")
         for encoding in _ENCODINGS:
@@ -140,7 +154,34 @@ def scan(name: str, path: Path) -> SourceFile:
         raise SkippedFile(f"{name}: empty")
     if encoding != _ENCODINGS[0]:
         log.warning("%s is not UTF-8; decoded it as %s", name, encoding)
-    return SourceFile(name, path, digest.hexdigest(), encoding, size)
+    return SourceFile(name, path, digest.hexdigest(), encoding, size, fmt)
+
+
+_HTML_START = re.compile(rb"\s*(?:<!doctype\s+html|<html[\s>])", re.IGNORECASE)
+
+
+def _check_content(name: str, fmt: Format, first: bytes) -> None:
+    """Raises SkippedFile if a file's first bytes show another format than its suffix.
+
+    A PDF must start like one; a text or Markdown file must not be an HTML page or a
+    PDF (its markup would be indexed as text).
+    """
+    head = first.removeprefix(b"\xef\xbb\xbf")
+    if head.startswith(b"%PDF-"):
+        actual = Format.PDF
+    elif _HTML_START.match(head[:1024]):
+        actual = Format.HTML
+    else:
+        actual = None
+    if fmt is Format.PDF and actual is not Format.PDF:
+        what = "an HTML page" if actual is Format.HTML else "something else"
+        raise SkippedFile(f"{name}: not a PDF (it holds {what}); skipped")
+    if fmt in (Format.TXT, Format.MARKDOWN) and actual is not None:
+        what = "an HTML page" if actual is Format.HTML else "a PDF"
+        raise SkippedFile(
+            f"{name}: holds {what}, not text (its markup would be indexed as words); "
+            f"rename it to .{actual.value} to index it as {actual.value.upper()}"
+        )
 
 
 _PARAGRAPH_END = re.compile(r"\n[ \t\r\f\v]*\n")

@@ -7,8 +7,12 @@ Layout of an index folder::
     gen-<id>/             one complete, immutable generation
         manifest.json     format version, model, chunking, sources, file sizes
         passages.npy      one row per passage: source id, lines, byte span in documents.bin,
-                          kind (vectorstore.chunking.PassageKind: text, caption, heading)
-        documents.bin     every article's text, UTF-8, back to back
+                          kind (vectorstore.chunking.PassageKind: text, caption, heading),
+                          PDF page (0 for other formats)
+        documents.bin     every article's readable text, UTF-8, back to back
+        lines.npy         for articles whose readable text is not their file (HTML,
+                          Markdown, PDF): per readable line, its page and the first and
+                          last line of the file (or page) it stands on
         vectors.npy       float32 unit vectors, one row per passage
         moments.npy       the vectors' mean and mean outer product (vectorstore.moments)
         sentence_*.npy    float16 vectors of each passage's sentences, pooled from its own
@@ -68,8 +72,9 @@ __all__ = [
 
 # 2-4: vectors from the onnxruntime engine (vectorstore/int8.py); 5: passage kinds, and
 # headings folded into passages and embedded as context (vectorstore/chunking.py);
-# 6: the vectors' moments (moments.npy) and sentence vectors.
-FORMAT_VERSION = 6
+# 6: the vectors' moments (moments.npy) and sentence vectors; 7: formats (pages, line
+# maps, titles and dates).
+FORMAT_VERSION = 7
 PASSAGE_DTYPE = np.dtype(
     [
         ("source", "<i4"),
@@ -78,11 +83,15 @@ PASSAGE_DTYPE = np.dtype(
         ("byte_start", "<i8"),
         ("byte_end", "<i8"),
         ("kind", "u1"),
+        ("page", "<i4"),
     ]
 )
+# One row per readable line of a mapped article: page (0: none), first and last line.
+LINE_DTYPE = np.dtype([("page", "<i4"), ("first", "<i4"), ("last", "<i4")])
 MANIFEST = "manifest.json"
 PASSAGES = "passages.npy"
 DOCUMENTS = "documents.bin"
+LINES = "lines.npy"
 VECTORS = "vectors.npy"
 MOMENTS = "moments.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
@@ -101,11 +110,17 @@ class SourceRecord:
     Attributes:
         name: The cited source name.
         sha256: Hash of the file's bytes when it was indexed.
-        encoding: The encoding its bytes were decoded with.
-        byte_start: Start of its text in documents.bin.
-        byte_end: End of its text in documents.bin.
+        encoding: The encoding its bytes were decoded with (``binary`` for PDF).
+        byte_start: Start of its readable text in documents.bin.
+        byte_end: End of its readable text in documents.bin.
         first_passage: Row of its first passage.
         passage_count: Number of its passages (consecutive rows).
+        format: Its format (``vectorstore.formats.Format``).
+        title: Its title, if the file names one.
+        date: Its ISO date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``), if the file has one.
+        first_line: Its first row in lines.npy; -1 when its readable text is the file's
+            own text, line for line (``.txt``).
+        line_count: Its number of rows in lines.npy.
     """
 
     name: str
@@ -115,6 +130,11 @@ class SourceRecord:
     byte_end: int
     first_passage: int
     passage_count: int
+    format: str = "txt"
+    title: str | None = None
+    date: str | None = None
+    first_line: int = -1
+    line_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -189,6 +209,12 @@ class Snapshot:
         if vectors.dtype != np.float32 or vectors.shape != (n, manifest.dim):
             raise ValueError(f"{VECTORS} does not hold {n} vectors of {manifest.dim} floats")
         self._documents = ByteFile(path / DOCUMENTS)
+        self.lines = np.load(path / LINES, allow_pickle=False)
+        if self.lines.dtype != LINE_DTYPE or any(
+            s.line_count and not 0 <= s.first_line <= s.first_line + s.line_count <= len(self.lines)
+            for s in manifest.sources
+        ):
+            raise ValueError(f"{LINES} does not hold the line maps the manifest names")
         self.passages = np.asarray(passages)
         self.vectors = vectors  # memory-mapped, for builds that copy runs of rows
         self.vector_rows = RowFile(path / VECTORS)  # for searches that read a few rows
@@ -235,6 +261,12 @@ class Snapshot:
         """
         s = self._by_name[name]
         return self._documents[s.byte_start : s.byte_end].decode("utf-8")
+
+    def line_map(self, record: SourceRecord) -> np.ndarray | None:
+        """Returns a source's line map (``LINE_DTYPE`` rows), or None for a ``.txt`` file."""
+        if record.first_line < 0:
+            return None
+        return self.lines[record.first_line : record.first_line + record.line_count]
 
     def source_record(self, name: str) -> SourceRecord | None:
         """Returns the record of an indexed article, or None."""

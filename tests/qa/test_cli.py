@@ -134,3 +134,17 @@ def test_ask_with_sources(seed_index: qa.Index) -> None:
     ]
     out = run_qa(*args, "--source", "seeds/9*")
     assert out.returncode == 2 and "'seeds/9*' matches no indexed source" in out.stderr
+
+
+def test_ask_with_dates_and_index_with_formats(seed_index: qa.Index, tmp_path: Path) -> None:
+    out = run_qa("ask", "NATO", "-k", "2", "--index", str(seed_index.path), "--since", "2022-01")
+    assert out.returncode == 0, out.stderr
+    assert "seeds/002_20a6b0fe2192dee9.txt" in out.stdout and "    2022-01" in out.stdout
+    out = run_qa("ask", "NATO", "--index", str(seed_index.path), "--until", "Januar")
+    assert out.returncode == 2 and "until must be a date" in out.stderr
+    write(tmp_path / "c/a.txt", "Erster Artikel.\n")
+    write(tmp_path / "c/b.md", "# Titel\n\nZweiter Artikel.\n")
+    out = run_qa("index", str(tmp_path / "c"), "--index", str(tmp_path / "i"), "--formats", "md")
+    assert out.returncode == 0 and "1 files" in out.stdout, out.stderr
+    out = run_qa("index", str(tmp_path / "c"), "--index", str(tmp_path / "i"), "--formats", "doc")
+    assert out.returncode == 2 and "unknown format 'doc'" in out.stderr

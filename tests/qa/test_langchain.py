@@ -28,6 +28,9 @@ def expected_metadata(p: qa.Passage) -> dict:
         "score": p.score,
         "relevance": p.relevance,
         "highlight": p.highlight,
+        "page": p.page,
+        "title": p.title,
+        "date": p.date,
     }
 
 

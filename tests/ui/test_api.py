@@ -14,11 +14,12 @@ from gradio_client.exceptions import AppError
 
 import qa
 import ui
+from tests.conftest import PASSAGE_FIELDS
 
 # Gradio's queue uses pandas options that pandas 3 deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
-FIELDS = {"source", "line_start", "line_end", "text", "score", "relevance", "highlight"}
+FIELDS = PASSAGE_FIELDS
 FIRST = "Wen hat Putin zur Wahl beglückwünscht?"
 FOLLOW_UP = "Und wo hat er sich mit ihm solidarisiert?"
 QUESTION = "Wie viele Reservisten sollen mobilisiert werden?"

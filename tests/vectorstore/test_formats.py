@@ -1,10 +1,6 @@
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,7 +21,6 @@ from vectorstore.formats import (
 FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
 NEWS = FORMATS / "news.html"
 ARTICLE = FORMATS / "article.md"
-CHROMIUM = Path("/usr/bin/chromium")
 
 # Words that stand only in the news page's menu, cookie banner, scripts, styles, share
 # buttons, related articles and footer.
@@ -483,48 +478,6 @@ def test_pdf_without_text(pdf: bytes, reason: str) -> None:
     with pytest.raises(UnreadableFile) as raised:
         parse(Path("a.pdf"), pdf, Format.PDF)
     assert str(raised.value) == reason
-
-
-@pytest.fixture(scope="module")
-def chromium_pdf(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, set[str]]:
-    """A two-page PDF printed by headless Chromium, and the UTC days it was printed on."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI's `make test` installs it: a skip there would hide a gap
-        pytest.skip(message)
-    folder = tmp_path_factory.mktemp("chromium")
-    page = folder / "in.html"
-    page.write_text(
-        "<!DOCTYPE html><html lang='de'><head><meta charset='utf-8'>"
-        "<title>Zwei Seiten über die Ostflanke</title></head><body>"
-        "<div style='page-break-after: always'><h1>Erste Seite</h1>"
-        "<p>Die Allianz schickt Soldaten.</p><p>Ein zweiter Absatz.</p></div>"
-        "<h2>Zweite Seite</h2><p>Der Kreml nannte es eine „Provokation“.</p></body></html>",
-        encoding="utf-8",
-    )
-    out = folder / "out.pdf"
-    days = {dt.datetime.now(dt.UTC).date().isoformat()}
-    subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            f"--user-data-dir={folder / 'profile'}",
-            "--no-pdf-header-footer",
-            f"--print-to-pdf={out}",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    days.add(dt.datetime.now(dt.UTC).date().isoformat())
-    data = out.read_bytes()
-    shutil.rmtree(folder)
-    return data, days
 
 
 def test_pdf_printed_by_chromium_has_a_block_per_page(
