@@ -376,6 +376,31 @@ class Index:
         """When the loaded generation was published (UTC)."""
         return self._snapshot.published
 
+    def update(self, paths: Sequence[str | os.PathLike[str]] = ()) -> BuildReport:
+        """Adds files and folders to this index, or rescans its own, and loads the result.
+
+        Like ``build``, with the model and chunking the index was built with, so only new
+        and changed files are embedded. Safe while other threads search.
+
+        Args:
+            paths: Files and folders to add; the folders already indexed are rescanned.
+
+        Returns:
+            What changed.
+
+        Raises:
+            QAError: A subclass naming the problem (missing path, locked index, ...).
+        """
+        manifest = self._snapshot.manifest
+        settings = BuildSettings(
+            model=manifest.model,
+            chunk_size=manifest.chunk_size,
+            chunk_overlap=manifest.chunk_overlap,
+        )
+        report = build_index(self._dir.path, [os.fspath(p) for p in paths], settings)
+        self.refresh()
+        return report
+
     def refresh(self) -> bool:
         """Loads the newest published generation, if it is newer than the loaded one.
 

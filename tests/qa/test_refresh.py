@@ -78,3 +78,15 @@ def test_a_damaged_new_generation_leaves_the_loaded_one_in_use(
     with pytest.raises(qa.IndexCorruptError):
         reader.refresh()
     assert len(reader) == 2 and reader.search("Katze", k=1)[0].source == f"{corpus}/a.txt"
+
+
+def test_update_adds_files_with_the_index_own_settings(corpus: Path, tmp_path: Path) -> None:
+    index = qa.Index.build([corpus], tmp_path / "idx", chunk_size=300, chunk_overlap=20)
+    write(tmp_path / "more" / "c.txt", "Im Garten blühen die Rosen.\n")
+    report = index.update([tmp_path / "more"])
+    assert report.added == (f"{tmp_path}/more/c.txt",) and report.embedded == 1
+    assert len(report.unchanged) == 2  # same chunking: nothing else is re-embedded
+    assert index.search("Rosen im Garten", k=1)[0].source == f"{tmp_path}/more/c.txt"
+    with pytest.raises(qa.SourceError, match="does not exist"):
+        index.update([tmp_path / "missing"])
+    assert len(index) == 3
