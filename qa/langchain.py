@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,12 @@ try:
     from langchain_core.retrievers import BaseRetriever
 except ImportError as exc:
     raise ImportError("qa.langchain needs LangChain: pip install 'qa[langchain]'") from exc
-from pydantic import ConfigDict, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from qa.fusion import SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.passage import citation_ids
-from qa.query import check_k, check_min_relevance, check_sources
+from qa.query import check_date, check_k, check_min_relevance, check_sources
 
 __all__ = ["QARetriever"]
 
@@ -56,12 +57,16 @@ class QARetriever(BaseRetriever):
             is the suggested value. Default: keep all ``k``.
         sources: Glob patterns over source names (``seeds/003_*``, ``archive/**``);
             only passages of matching sources are returned. None: all sources.
+        since: Only articles dated on or after this day (``YYYY[-MM[-DD]]``); undated
+            articles are left out whenever a date bound is given.
+        until: Only articles dated on or before this day.
 
     Raises:
         ValueError: From the constructor (a pydantic ``ValidationError``), if ``k``,
-            ``min_relevance`` or ``sources`` are out of range, a setting is unknown, or
-            both ``index_dir`` and ``index`` are given; from a search, as
-            ``qa.Index.search`` (an empty question, a pattern that matches no source).
+            ``min_relevance``, ``sources``, ``since`` or ``until`` are out of range, a
+            setting is unknown, or both ``index_dir`` and ``index`` are given; from a
+            search, as ``qa.Index.search`` (an empty question, a pattern that matches no
+            source).
         TypeError: If a search is given a keyword argument other than ``k``.
         QAError: A subclass, if the index cannot be loaded.
     """
@@ -74,6 +79,8 @@ class QARetriever(BaseRetriever):
     mode: SearchMode = SearchMode.HYBRID
     min_relevance: float | None = None
     sources: tuple[str, ...] | None = None
+    since: str | None = None
+    until: str | None = None
 
     _loaded: Index | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -87,6 +94,12 @@ class QARetriever(BaseRetriever):
     @classmethod
     def _check_min_relevance(cls, value: object) -> float | None:
         return check_min_relevance(value)
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _check_date(cls, value: object, info: ValidationInfo) -> object:
+        check_date(value, info.field_name or "date")
+        return value.isoformat() if isinstance(value, date) else value
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -120,6 +133,8 @@ class QARetriever(BaseRetriever):
             mode=self.mode,
             min_relevance=self.min_relevance,
             sources=self.sources,
+            since=self.since,
+            until=self.until,
         )
         return [
             Document(page_content=p.text, id=id_, metadata=p.metadata())

@@ -13,6 +13,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Sequence
+from datetime import date
 
 try:
     from llama_index.core.retrievers import BaseRetriever
@@ -23,7 +24,7 @@ except ImportError as exc:
 from qa.fusion import SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.passage import citation_ids
-from qa.query import check_k, check_min_relevance, check_sources
+from qa.query import check_date, check_k, check_min_relevance, check_sources
 
 __all__ = ["QARetriever"]
 
@@ -65,10 +66,13 @@ class QARetriever(BaseRetriever):
             is the suggested value. Default: keep all ``k``.
         sources: Glob patterns over source names (``seeds/003_*``, ``archive/**``);
             only passages of matching sources are returned. None: all sources.
+        since: Only articles dated on or after this day (``YYYY[-MM[-DD]]`` or a
+            ``datetime.date``); undated articles are left out whenever a bound is given.
+        until: Only articles dated on or before this day.
 
     Raises:
-        ValueError: If ``k``, ``min_relevance`` or ``sources`` are out of range, or both
-            ``index_dir`` and ``index`` are given. A search raises as
+        ValueError: If ``k``, ``min_relevance``, ``sources``, ``since`` or ``until`` are
+            out of range, or both ``index_dir`` and ``index`` are given. A search raises as
             ``qa.Index.search`` (an empty question, a pattern that matches no source).
     """
 
@@ -81,6 +85,8 @@ class QARetriever(BaseRetriever):
         mode: SearchMode = SearchMode.HYBRID,
         min_relevance: float | None = None,
         sources: Sequence[str] | None = None,
+        since: str | date | None = None,
+        until: str | date | None = None,
     ) -> None:
         if index is not None and index_dir is not None:
             raise ValueError("give index_dir or index, not both")
@@ -91,6 +97,9 @@ class QARetriever(BaseRetriever):
         self.mode = SearchMode(mode)
         self.min_relevance = check_min_relevance(min_relevance)
         self.sources = check_sources(sources)
+        check_date(since, "since")
+        check_date(until, "until", end=True)
+        self.since, self.until = since, until
         self._lock = threading.Lock()
 
     def _index(self) -> Index:
@@ -109,6 +118,8 @@ class QARetriever(BaseRetriever):
             mode=self.mode,
             min_relevance=self.min_relevance,
             sources=self.sources,
+            since=self.since,
+            until=self.until,
         )
         return [
             NodeWithScore(

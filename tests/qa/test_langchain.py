@@ -173,3 +173,12 @@ def test_import_qa_leaves_the_integrations_out() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout == "[]\n"
+
+
+def test_date_bounds(seed_index: qa.Index) -> None:
+    docs = QARetriever(index=seed_index, k=3, since="2022-01", until="2022-01").invoke("NATO")
+    hits = seed_index.search("NATO", k=3, since="2022-01", until="2022-01")
+    assert [d.id for d in docs] == [h.citation for h in hits]
+    assert {d.metadata["date"] for d in docs} == {"2022-01"}
+    with pytest.raises(ValueError, match="since must be a date"):
+        QARetriever(index=seed_index, since="gestern")

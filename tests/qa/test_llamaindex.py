@@ -108,3 +108,12 @@ def test_without_llamaindex_the_import_error_names_the_extra() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout == "qa.llamaindex needs LlamaIndex: pip install 'qa[llamaindex]'\n"
+
+
+def test_date_bounds(seed_index: qa.Index) -> None:
+    docs = QARetriever(index=seed_index, k=3, since="2022-01", until="2022-01").retrieve("NATO")
+    hits = seed_index.search("NATO", k=3, since="2022-01", until="2022-01")
+    assert [r.node.node_id for r in docs] == [h.citation for h in hits]
+    assert {r.node.metadata["date"] for r in docs} == {"2022-01"}
+    with pytest.raises(ValueError, match="since must be a date"):
+        QARetriever(index=seed_index, since="gestern")
