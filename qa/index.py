@@ -31,16 +31,16 @@ from vectorstore import (
     DEFAULT_MODEL,
     BuildReport,
     BuildSettings,
-    IndexDir,
     IndexMismatchError,
     Moments,
     QAError,
-    Snapshot,
+    Reader,
+    Store,
     build_index,
     get_embedder,
+    open_store,
 )
 from vectorstore.chunking import PassageKind
-from vectorstore.dense import DenseKind
 from vectorstore.lexical import tokenize
 
 __all__ = ["DEFAULT_INDEX_DIR", "Index", "clear_question_cache", "default_corpus", "retrieve"]
@@ -69,9 +69,9 @@ def default_corpus() -> str:
     return str(Path(__file__).resolve().parent.parent / "seeds")
 
 
-def _top(scores: np.ndarray, n: int, positive: bool = True) -> np.ndarray:
-    """Returns the positions of the ``n`` highest (positive, by default) scores, best first."""
-    n = min(n, int(np.count_nonzero(scores > 0)) if positive else len(scores))
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Returns the positions of the ``n`` highest scores, best first."""
+    n = min(n, len(scores))
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     rows = np.argpartition(-scores, n - 1)[:n]
@@ -79,22 +79,21 @@ def _top(scores: np.ndarray, n: int, positive: bool = True) -> np.ndarray:
 
 
 def _dense_rows(
-    snapshot: Snapshot, vectors: np.ndarray, n: int, selection: np.ndarray | None
+    snapshot: Reader, vectors: np.ndarray, n: int, selection: np.ndarray | None
 ) -> np.ndarray:
     """Returns each query's ``n`` nearest rows (-1 for none), among ``selection`` if given.
 
     A filtered search is exact: it finds the ``n`` nearest selected rows whenever there
     are that many, however few of them the approximate index's probed cells hold.
     """
-    dense = snapshot.dense
     if selection is None:
-        return dense.search(vectors, n)[1]
-    if dense.kind is DenseKind.FLAT or len(selection) > _EXACT_SELECTION:
-        rows = dense.search(vectors, n, selection)[1]
-        if dense.kind is DenseKind.FLAT or (rows >= 0).sum(axis=1).min() >= n:
+        return snapshot.dense_search(vectors, n)
+    if snapshot.dense_exact or len(selection) > _EXACT_SELECTION:
+        rows = snapshot.dense_search(vectors, n, selection)
+        if snapshot.dense_exact or (rows >= 0).sum(axis=1).min() >= n:
             return rows
-    cosines = snapshot.vector_rows.take(selection) @ vectors.T
-    return np.stack([selection[_top(c, n, positive=False)] for c in cosines.T])
+    cosines = snapshot.vectors_of(selection) @ vectors.T
+    return np.stack([selection[_top(c, n)] for c in cosines.T])
 
 
 @dataclass(frozen=True)
@@ -109,11 +108,11 @@ class _Generation:
         reference: The moments a cosine's z-score is taken against (see ``_spread``).
     """
 
-    snapshot: Snapshot
+    snapshot: Reader
     reference: Moments
 
     @classmethod
-    def of(cls, snapshot: Snapshot) -> _Generation:
+    def of(cls, snapshot: Reader) -> _Generation:
         """Returns the generation of an opened snapshot."""
         manifest = snapshot.manifest
         return cls(snapshot, _spread(snapshot, background(manifest.model, manifest.dim)))
@@ -153,7 +152,7 @@ def _dated(date: str | None, since: str | None, until: str | None) -> bool:
     return (since is None or day >= since) and (until is None or day <= until)
 
 
-def _spread(snapshot: Snapshot, background: Moments | None) -> Moments:
+def _spread(snapshot: Reader, background: Moments | None) -> Moments:
     """Returns the moments a cosine's z-score is taken against.
 
     The corpus's own, shrunk toward the background's as a prior worth
@@ -254,17 +253,15 @@ class Index:
     one; searches are safe from any number of threads meanwhile.
     """
 
-    def __init__(
-        self, index_dir: IndexDir, snapshot: Snapshot, report: BuildReport | None = None
-    ) -> None:
-        self._dir = index_dir
+    def __init__(self, store: Store, snapshot: Reader, report: BuildReport | None = None) -> None:
+        self._store = store
         self._generation = _Generation.of(snapshot)
         self._refresh_lock = threading.Lock()
         self.build_report = report
         self.fusion = Fusion()
 
     @property
-    def _snapshot(self) -> Snapshot:
+    def _snapshot(self) -> Reader:
         """The loaded generation's files (benchmarks read them)."""
         return self._generation.snapshot
 
@@ -341,20 +338,25 @@ class Index:
             IndexMismatchError: If it was built with another model or format version.
             IndexCorruptError: If a file is damaged.
         """
-        directory = IndexDir(index_dir)
-        snapshot = directory.open()
+        store = open_store(index_dir)
+        snapshot = store.open()
         if model is not None and model != snapshot.manifest.model:
             raise IndexMismatchError(
                 f"the index at {index_dir} was built with model {snapshot.manifest.model!r}, "
                 f"not {model!r}; rebuild it with "
                 f"`qa index PATH --rebuild --index {index_dir} --model {model}`"
             )
-        return cls(directory, snapshot)
+        return cls(store, snapshot)
 
     @property
     def path(self) -> Path:
-        """The index folder."""
-        return self._dir.path
+        """The index location, as a path (a local folder's path)."""
+        return Path(self._store.location)
+
+    @property
+    def location(self) -> str:
+        """The index location: a folder, or ``milvus:…``."""
+        return self._store.location
 
     @property
     def model(self) -> str:
@@ -369,7 +371,7 @@ class Index:
     @property
     def generation(self) -> str:
         """The name of the loaded generation (it changes when ``refresh`` loads another)."""
-        return self._snapshot.path.name
+        return self._snapshot.generation
 
     @property
     def updated(self) -> datetime:
@@ -397,7 +399,7 @@ class Index:
             chunk_size=manifest.chunk_size,
             chunk_overlap=manifest.chunk_overlap,
         )
-        report = build_index(self._dir.path, [os.fspath(p) for p in paths], settings)
+        report = build_index(self._store.location, [os.fspath(p) for p in paths], settings)
         self.refresh()
         return report
 
@@ -417,9 +419,9 @@ class Index:
             IndexMismatchError: If it has another format version (the loaded one stays).
         """
         with self._refresh_lock:
-            if self._dir.current() == self._snapshot.path.name:
+            if self._store.current() == self._snapshot.generation:
                 return False
-            self._generation = _Generation.of(self._dir.open())
+            self._generation = _Generation.of(self._store.open())
             return True
 
     def follow(self, interval: float = 1.0) -> Callable[[], None]:
@@ -438,7 +440,7 @@ class Index:
             while not stop.wait(interval):
                 try:
                     if self.refresh():
-                        _log.info("loaded %s (%d passages)", self._snapshot.path.name, len(self))
+                        _log.info("loaded %s (%d passages)", self.generation, len(self))
                 except QAError as exc:
                     _log.warning("could not load the new index generation: %s", exc)
 
@@ -644,28 +646,24 @@ class Index:
             return [(empty, np.zeros(0), np.zeros(0)) for _ in queries]
         if mode is not SearchMode.LEXICAL:
             dense_rows = _dense_rows(snapshot, np.stack([q.vector for q in queries]), n, selection)
-        if selection is not None and mode is not SearchMode.DENSE:
-            outside = np.ones(snapshot.manifest.passage_count, dtype=bool)
-            outside[selection] = False
         ranked = []
         for i, query in enumerate(queries):
             if mode is not SearchMode.DENSE:
-                lexical = snapshot.lexical.scores(list(query.weights), query.weights)
-                if selection is not None:
-                    lexical[outside] = 0
+                top = k if mode is SearchMode.LEXICAL else n
+                lexical = snapshot.lexical_search(query.weights, top, selection)
             if mode is SearchMode.LEXICAL:
-                rows = _top(lexical, k)
-                scores = lexical[rows]
+                rows = lexical.rows
+                scores = lexical.scores(rows)
             else:
                 rows = dense_rows[i][dense_rows[i] >= 0]
                 if mode is SearchMode.HYBRID:
-                    rows = np.union1d(rows, _top(lexical, n))
+                    rows = np.union1d(rows, lexical.rows)
             # Exact cosines from the stored vectors, whatever index found the rows.
-            cosines = snapshot.vector_rows.take(rows) @ query.vector
+            cosines = snapshot.vectors_of(rows) @ query.vector
             if mode is not SearchMode.LEXICAL:
                 scores = cosines
                 if mode is SearchMode.HYBRID:
-                    scores = self._hybrid(snapshot, query, rows, cosines, lexical[rows])
+                    scores = self._hybrid(snapshot, query, rows, cosines, lexical.scores(rows))
                 order = np.argsort(-scores, kind="stable")[:k]
                 rows, scores, cosines = rows[order], scores[order], cosines[order]
             ranked.append((rows, scores, cosines))
@@ -673,7 +671,7 @@ class Index:
 
     def _hybrid(
         self,
-        snapshot: Snapshot,
+        snapshot: Reader,
         query: _Query,
         rows: np.ndarray,
         cosines: np.ndarray,
@@ -703,8 +701,8 @@ class Index:
         article out of it).
         """
         snapshot = generation.snapshot
-        idf = snapshot.lexical.idf(query.weights)
-        terms = [snapshot.lexical.passage_terms(int(r)) for r in rows]
+        idf = snapshot.idf(query.weights)
+        terms = [snapshot.passage_terms(int(r)) for r in rows]
         reference = generation.reference if background is None else _spread(snapshot, background)
         return np.column_stack(
             [[coverage(idf, query.weights, t) for t in terms], reference.z(query.vector, cosines)]
@@ -723,7 +721,7 @@ class Index:
         snapshot = generation.snapshot
         relevances = relevance(self._features(generation, query, rows, cosines))
         # Terms carried over from earlier questions weigh less in the highlight too.
-        idf = snapshot.lexical.idf(query.weights)
+        idf = snapshot.idf(query.weights)
         weights = {t: idf[t] * min(w, 1.0) for t, w in query.weights.items()}
         out = []
         for row, score, rel in zip(rows, scores, relevances, strict=True):
@@ -791,7 +789,7 @@ def retrieve(
     directory = os.fspath(index_dir or os.environ.get("QA_INDEX", DEFAULT_INDEX_DIR))
     with _default_lock:
         if directory not in _default:
-            if IndexDir(directory).exists():
+            if open_store(directory).exists():
                 _default[directory] = Index.load(directory)
             else:
                 _default[directory] = Index.build([default_corpus()], directory)

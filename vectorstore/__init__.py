@@ -3,6 +3,7 @@
 This package knows nothing of qa's API or UI; ``qa`` builds on it.
 """
 
+from vectorstore.backend import Reader, Store, open_store
 from vectorstore.builder import BuildReport, BuildSettings, build_index
 from vectorstore.dense import DenseKind
 from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder, register_embedder
@@ -30,9 +31,12 @@ __all__ = [
     "IndexNotFoundError",
     "Moments",
     "QAError",
+    "Reader",
     "Snapshot",
     "SourceError",
+    "Store",
     "build_index",
     "get_embedder",
+    "open_store",
     "register_embedder",
 ]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from vectorstore.backend import Store, open_store
 from vectorstore.chunking import Chunk, Chunker, embedding_text
 from vectorstore.dense import DenseKind, create_dense
 from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
@@ -43,7 +44,6 @@ from vectorstore.store import (
     SENTENCE_OFFSETS,
     SENTENCE_VECTORS,
     VECTORS,
-    IndexDir,
     Manifest,
     Snapshot,
     SourceRecord,
@@ -364,15 +364,15 @@ class _Lines:
         return lines[chunk.line_start - 1][0], lines[chunk.line_end - 1][1]
 
 
-def _open_previous(index_dir: IndexDir, settings: BuildSettings, rebuild: bool) -> Snapshot | None:
-    if rebuild or not index_dir.exists():
+def _open_previous(store: Store, settings: BuildSettings, rebuild: bool) -> Snapshot | None:
+    if rebuild or not store.exists():
         return None
-    old = index_dir.open()
+    old = store.open_files()
     if old.manifest.model != settings.model:
         raise IndexMismatchError(
-            f"the index at {index_dir.path} was built with model {old.manifest.model!r}, "
+            f"the index at {store.location} was built with model {old.manifest.model!r}, "
             f"not {settings.model!r}; "
-            + REBUILD_HINT.format(index_dir=index_dir.path)
+            + REBUILD_HINT.format(index_dir=store.location)
             + f" --model {settings.model}"
         )
     return old
@@ -414,7 +414,8 @@ def build_index(
     ``rebuild``). A recorded path that no longer exists is dropped with a warning.
 
     Args:
-        index_dir: The index folder.
+        index_dir: The index location: a folder, or ``milvus:…`` (see
+            ``vectorstore.backend.open_store``).
         roots: Corpus paths (files or folders) to add.
         settings: Model and chunking; defaults to ``BuildSettings()``.
         rebuild: Ignore the existing index (even a damaged one) and embed everything.
@@ -430,7 +431,7 @@ def build_index(
     """
     settings = settings or BuildSettings()
     started = time.perf_counter()
-    index = IndexDir(index_dir)
+    index = open_store(index_dir)
     given = [str(r) for r in roots]
     for root in given:
         if not os.path.exists(root):

@@ -47,7 +47,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
+from vectorstore.backend import LexicalHits, Reader, Store
 from vectorstore.chunking import PassageKind
 from vectorstore.dense import DenseIndex, DenseKind, load_dense
 from vectorstore.errors import (
@@ -190,8 +192,21 @@ class Manifest:
             raise ValueError(f"the manifest is malformed ({exc})") from exc
 
 
-class Snapshot:
-    """One published generation, opened read-only.
+class _ScoredRows(LexicalHits):
+    """BM25 matches from every passage's score."""
+
+    def __init__(self, scores: np.ndarray, n: int) -> None:
+        self._scores = scores
+        n = min(n, int(np.count_nonzero(scores > 0)))
+        rows = np.argpartition(-scores, n - 1)[:n] if n else np.zeros(0, dtype=np.int64)
+        self.rows = rows[np.argsort(-scores[rows], kind="stable")]
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return self._scores[rows]
+
+
+class Snapshot(Reader):
+    """One published generation of an index folder, opened read-only.
 
     Searches read the rows they need with ``pread`` (``vectorstore.rows``); builds copy
     runs of rows from NumPy's memory maps (``vectors``).
@@ -237,9 +252,44 @@ class Snapshot:
             raise ValueError(f"{DENSE} holds {self.dense.size} vectors, not {n}")
         self.lexical = LexicalIndex.load(path, n)
         self.source_names = tuple(s.name for s in manifest.sources)
+        self.generation = path.name
         self._by_name = {s.name: s for s in manifest.sources}
         mtime = (path / MANIFEST).stat().st_mtime
         self.published = datetime.fromtimestamp(mtime, tz=UTC)  # when it was written
+
+    @property
+    @override
+    def dense_exact(self) -> bool:
+        return self.dense.kind is DenseKind.FLAT
+
+    @override
+    def dense_search(
+        self, vectors: np.ndarray, n: int, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        return self.dense.search(vectors, n, rows)[1]
+
+    @override
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        return self.vector_rows.take(rows)
+
+    @override
+    def lexical_search(
+        self, weights: Mapping[str, float], n: int, rows: np.ndarray | None = None
+    ) -> LexicalHits:
+        scores = self.lexical.scores(list(weights), weights)
+        if rows is not None:
+            outside = np.ones(len(scores), dtype=bool)
+            outside[rows] = False
+            scores[outside] = 0
+        return _ScoredRows(scores, n)
+
+    @override
+    def idf(self, terms: Mapping[str, float] | list[str]) -> dict[str, float]:
+        return self.lexical.idf(terms)
+
+    @override
+    def passage_terms(self, row: int) -> frozenset[str]:
+        return self.lexical.passage_terms(row)
 
     def sentence_cosines(self, row: int, query: np.ndarray) -> np.ndarray | None:
         """Returns the cosines of passage ``row``'s sentences to ``query``, or None."""
@@ -334,11 +384,12 @@ def _check_spans(passages: np.ndarray, manifest: Manifest, documents: int) -> No
         raise ValueError(f"{PASSAGES} holds passages of an unknown kind")
 
 
-class IndexDir:
+class IndexDir(Store):
     """An index folder: finds, opens and publishes generations; holds the writer lock."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.location = os.fspath(path)
 
     def _hint(self) -> str:
         return REBUILD_HINT.format(index_dir=self.path)
@@ -389,6 +440,10 @@ class IndexDir:
                     f"index files are missing in {gen}; {self._hint()}"
                 ) from None
         raise AssertionError("unreachable")
+
+    @override
+    def open_files(self) -> Snapshot:
+        return self.open()
 
     def _open_generation(self, gen: Path) -> Snapshot:
         if gen.exists() and not gen.is_dir():
