@@ -42,6 +42,7 @@ from vectorstore import (
 )
 from vectorstore.chunking import PassageKind
 from vectorstore.lexical import tokenize
+from vectorstore.store import SourceRecord
 
 __all__ = ["DEFAULT_INDEX_DIR", "Index", "clear_question_cache", "default_corpus", "retrieve"]
 
@@ -150,6 +151,18 @@ def _dated(date: str | None, since: str | None, until: str | None) -> bool:
         return False
     day = check_date(date, "date")
     return (since is None or day >= since) and (until is None or day <= until)
+
+
+def _record(snapshot: Reader, source: str) -> SourceRecord:
+    """Returns an indexed source's record.
+
+    Raises:
+        KeyError: If ``source`` is not in the index (nothing else is ever read).
+    """
+    record = snapshot.source_record(source)
+    if record is None:
+        raise KeyError(f"{source!r} is not an indexed source")
+    return record
 
 
 def _spread(snapshot: Reader, background: Moments | None) -> Moments:
@@ -457,10 +470,7 @@ class Index:
         Raises:
             KeyError: If ``source`` is not in the index.
         """
-        record = self._snapshot.source_record(source)
-        if record is None:
-            raise KeyError(f"{source!r} is not an indexed source")
-        return record.passage_count
+        return self.source_info(source).passages
 
     def source_info(self, source: str) -> SourceInfo:
         """Returns what the index knows of an article: format, title, date, passages.
@@ -468,9 +478,7 @@ class Index:
         Raises:
             KeyError: If ``source`` is not in the index.
         """
-        record = self._snapshot.source_record(source)
-        if record is None:
-            raise KeyError(f"{source!r} is not an indexed source")
+        record = _record(self._snapshot, source)
         return SourceInfo(
             record.name, record.format, record.title, record.date, record.passage_count
         )
@@ -490,9 +498,7 @@ class Index:
             KeyError: If ``source`` is not in the index (nothing else is ever read).
         """
         snapshot = self._snapshot
-        record = snapshot.source_record(source)
-        if record is None:
-            raise KeyError(f"{source!r} is not an indexed source")
+        record = _record(snapshot, source)
         text = snapshot.source_text(source).split("\n")
         line_map = snapshot.line_map(record)
         if line_map is None:

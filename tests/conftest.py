@@ -41,6 +41,22 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> qa.Index:
     return qa.Index.build(["seeds"], tmp_path_factory.mktemp("seed-index") / "index")
 
 
+def expected_metadata(p: qa.Passage) -> dict:
+    """A passage's metadata as the LangChain and LlamaIndex retrievers must give it."""
+    return {
+        "source": p.source,
+        "line_start": p.line_start,
+        "line_end": p.line_end,
+        "citation": p.citation,
+        "score": p.score,
+        "relevance": p.relevance,
+        "highlight": p.highlight,
+        "page": p.page,
+        "title": p.title,
+        "date": p.date,
+    }
+
+
 def write(path: Path, text: str | bytes) -> Path:
     """Writes a corpus file, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)

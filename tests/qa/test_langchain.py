@@ -14,24 +14,9 @@ from pydantic import ValidationError
 
 import qa
 from qa.langchain import QARetriever
-from tests.conftest import REPO, write
+from tests.conftest import REPO, expected_metadata, write
 
 QUESTION = "Wie viele Reservisten umfasst die Teilmobilmachung?"
-
-
-def expected_metadata(p: qa.Passage) -> dict:
-    return {
-        "source": p.source,
-        "line_start": p.line_start,
-        "line_end": p.line_end,
-        "citation": p.citation,
-        "score": p.score,
-        "relevance": p.relevance,
-        "highlight": p.highlight,
-        "page": p.page,
-        "title": p.title,
-        "date": p.date,
-    }
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
