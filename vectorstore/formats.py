@@ -238,6 +238,8 @@ _ATX_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 _SETEXT_OR_RULE = re.compile(r" {0,3}(?:=+|-+|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})[ \t]*")
 _BLOCKQUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
+# An ordered-list marker other than 1, which cannot interrupt a paragraph (CommonMark).
+_LATER_ITEM = re.compile(r"[ \t]*(?!0*1[.)])\d{1,9}[.)]")
 _REFERENCE_DEFINITION = re.compile(r" {0,3}\[[^\]^][^\]]*\]:[ \t]*\S+.*")
 _FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^[^\]]+\]:[ \t]*")
 _TABLE_SEPARATOR = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*")
@@ -286,7 +288,8 @@ def _parse_markdown(path: Path, text: str) -> Document:
                 _inline(cell).strip() for cell in _escape(line).strip("| \t").split("|")
             )
         else:
-            line, heading = _markdown_line(line, out[-1] if out else "")
+            raw_previous = lines[i - 1] if i > body_start else ""
+            line, heading = _markdown_line(line, out[-1] if out else "", raw_previous)
             title = title or heading or None
         out.append(line)
     readable = "\n".join(out)
@@ -331,12 +334,13 @@ def _tables(lines: list[str], start: int) -> tuple[set[int], set[int]]:
     return separators, rows - separators
 
 
-def _markdown_line(line: str, previous: str) -> tuple[str, str]:
+def _markdown_line(line: str, previous: str, raw_previous: str = "") -> tuple[str, str]:
     """Returns a line without block and inline markup, and the text of a top heading.
 
     Args:
         line: The line of the file.
         previous: The readable text of the line before it.
+        raw_previous: The line before it as it stands in the file.
 
     Returns:
         The readable line, and the text of the level-1 heading that the line makes (as
@@ -351,7 +355,10 @@ def _markdown_line(line: str, previous: str) -> tuple[str, str]:
     if heading := _ATX_HEADING.fullmatch(line):
         text = _inline(_escape(heading[2] or "")).strip()
         return text, text if len(heading[1]) == 1 else ""
-    return _inline(_escape(_LIST_MARKER.sub("", line, count=1))).strip(), ""
+    marker = _LIST_MARKER.match(line)
+    if marker and previous and not _LIST_MARKER.match(raw_previous) and _LATER_ITEM.match(line):
+        marker = None  # "8. Oktober" in a wrapped paragraph: only "1." starts a list there
+    return _inline(_escape(line[marker.end() :] if marker else line)).strip(), ""
 
 
 def _escape(line: str) -> str:
@@ -723,6 +730,7 @@ def _parse_pdf(data: bytes) -> Document:
             page = pdf[index]
             textpage = page.get_textpage()
             text = textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+            text = text.replace("\ufffe", "-")  # PDFium's mark for a hyphen at a line break
             textpage.close()
             page.close()
             text = "\n".join(line.rstrip() for line in text.split("\n"))

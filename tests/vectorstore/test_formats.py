@@ -497,3 +497,16 @@ def test_truncated_pdf(chromium_pdf: tuple[bytes, set[str]]) -> None:
     data, _ = chromium_pdf
     with pytest.raises(UnreadableFile, match=r"^a truncated PDF"):
         parse(Path("a.pdf"), data[: len(data) // 2], Format.PDF)
+
+
+def test_markdown_numbers_that_wrap_into_a_line_are_no_list() -> None:
+    text = "Am Montag, dem\n8. Oktober, begann es.\n\n1. erstens\n2. zweitens\n"
+    block = parse(Path("a.md"), text.encode(), Format.MARKDOWN).blocks[0]
+    assert block.text.split("\n") == [
+        "Am Montag, dem",
+        "8. Oktober, begann es.",
+        "",
+        "erstens",
+        "zweitens",
+        "",
+    ]
