@@ -20,6 +20,7 @@ from vectorstore import QAError
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+DEFAULT_MAX_UPLOAD_MB = 20  # as ui.upload.DEFAULT_MAX_UPLOAD_MB (ui needs gradio)
 
 
 def _index_dir_default() -> str:
@@ -127,6 +128,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also serve MCP tools (retrieve, list_sources, read_lines) at /gradio_api/mcp/",
     )
+    serve.add_argument(
+        "--allow-upload",
+        metavar="DIR",
+        help="let the chat page add articles: save them in DIR (created if missing) and "
+        "index them (beyond 127.0.0.1 only with --auth)",
+    )
+    serve.add_argument(
+        "--max-upload-mb",
+        type=int,
+        default=None,
+        metavar="MB",
+        help=f"largest file --allow-upload takes (default: {DEFAULT_MAX_UPLOAD_MB})",
+    )
     return parser
 
 
@@ -189,8 +203,34 @@ def _credentials(args: argparse.Namespace) -> list[tuple[str, str]] | None:
     return pairs or None
 
 
+# The hosts that only this machine reaches: anywhere else, uploads need a login.
+_LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def _check_upload(args: argparse.Namespace, credentials: list[tuple[str, str]] | None) -> None:
+    """Refuses upload options that do not fit together or with the host.
+
+    Raises:
+        ValueError: Saying what is wrong.
+    """
+    if args.allow_upload is None:
+        if args.max_upload_mb is not None:
+            raise ValueError("--max-upload-mb needs --allow-upload DIR")
+        return
+    if args.max_upload_mb is not None and args.max_upload_mb < 1:
+        raise ValueError(f"--max-upload-mb must be at least 1, not {args.max_upload_mb}")
+    if not args.allow_upload.strip():
+        raise ValueError("--allow-upload needs a folder")
+    if args.host not in _LOCAL_HOSTS and not credentials:
+        raise ValueError(
+            f"--allow-upload on {args.host} needs a login: add --auth USER:PASS or "
+            "--auth-file FILE (without one, uploads are only allowed on 127.0.0.1)"
+        )
+
+
 def _serve(args: argparse.Namespace) -> None:
     credentials = _credentials(args)
+    _check_upload(args, credentials)
     try:
         import ui
     except ImportError as exc:
@@ -205,6 +245,12 @@ def _serve(args: argparse.Namespace) -> None:
     print(f"qa: serving {index.path} on {url}{login}", file=sys.stderr)
     if args.mcp:
         print(f"qa: MCP tools at {url}{ui.MCP_PATH.lstrip('/')}/", file=sys.stderr)
+    max_upload_mb = args.max_upload_mb or DEFAULT_MAX_UPLOAD_MB
+    if args.allow_upload is not None:
+        print(
+            f"qa: uploads of up to {max_upload_mb} MB a file go to {args.allow_upload}",
+            file=sys.stderr,
+        )
     ui.launch(
         index,
         host=args.host,
@@ -212,6 +258,8 @@ def _serve(args: argparse.Namespace) -> None:
         auth=credentials,
         examples=args.example,
         mcp=args.mcp,
+        upload_dir=args.allow_upload,
+        max_upload_mb=max_upload_mb,
     )
 
 

@@ -18,9 +18,14 @@ the MCP tools ``retrieve``, ``list_sources`` and ``read_lines`` (:func:`mcp_tool
 by Gradio's MCP server at ``/gradio_api/mcp/`` when launched with ``mcp_server=True``;
 they are the only tools there, and a login protects them as it protects the rest.
 
+With an upload folder (``qa serve --allow-upload DIR``) the chat page has an upload
+control: :mod:`ui.upload` checks, saves and indexes the files. Either way the server
+serves no file from disk, and without one it takes no uploads (:class:`_ServeNoFiles`).
+
 This module holds no retrieval logic: it only calls the public ``qa`` API
-(``Index.search``, ``Index.sources``, ``Index.passage_count``, ``Index.source_text``,
-``Index.updated``, ``Passage`` and ``qa.MIN_RELEVANCE``).
+(``Index.search``, ``Index.sources``, ``Index.source_info``, ``Index.source_lines``,
+``Index.source_text``, ``Index.updated``, ``Index.generation``, ``Passage`` and
+``qa.MIN_RELEVANCE``).
 """
 
 from __future__ import annotations
@@ -31,16 +36,21 @@ import contextlib
 import hmac
 import importlib.util
 import inspect
+import itertools
 import json
 import math
+import os
 import re
 import string
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+from gradio import utils as gr_utils
 from gradio.components.api_component import Api
 from gradio.route_utils import API_PREFIX
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.routing import Mount
@@ -49,6 +59,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import qa
 from ui import texts
 from ui.texts import DEFAULT_LANGUAGE, Language
+from ui.upload import ALLOWED_SUFFIXES, DEFAULT_MAX_UPLOAD_MB, Outcome, Refusal, Uploads
 
 __all__ = [
     "DEFAULT_K",
@@ -68,6 +79,7 @@ __all__ = [
     "format_overview",
     "format_question",
     "format_source",
+    "format_upload",
     "launch",
     "mcp_tools",
     "retrieve",
@@ -104,6 +116,7 @@ _LABELS = (
     "only_articles_info",
     "clear",
     "open_citation",
+    "upload_button",
 )
 
 CSS = """
@@ -112,6 +125,7 @@ CSS = """
 .qa-passage { border-left: 3px solid #9ca3af; padding: .25em 0 .25em .75em; margin: .6em 0; }
 .qa-cite { font-size: .9em; margin-bottom: .25em; overflow-wrap: anywhere; }
 .qa-cite code { font-weight: 600; }
+.qa-meta { font-size: .85em; color: #4b5563; margin-bottom: .25em; overflow-wrap: anywhere; }
 .qa-rank { font-weight: 700; margin-right: .35em; }
 .qa-rel { display: inline-block; margin-left: .5em; padding: 0 .45em; border-radius: 999px;
           font-size: .85em; white-space: nowrap; background: #dcfce7; color: #166534; }
@@ -128,6 +142,9 @@ mark.qa-hl { background: #fde68a; color: inherit; font-weight: 700; padding: 0 .
 .qa-overview { padding-top: 2.25em; }
 .qa-overview p { margin: 0 0 .6em 0; }
 .qa-label { font-weight: 700; }
+.qa-upload p { margin: .3em 0; overflow-wrap: anywhere; }
+.qa-added .qa-label { color: #166534; }
+.qa-refused .qa-label { color: #b91c1c; }
 @media (max-width: 640px) {
   #qa-heading h2 { font-size: 1.25em; margin-bottom: .25em; }
   #qa-heading p { font-size: .9em; }
@@ -141,7 +158,8 @@ _VIEWER_CSS = """
               font-family: ui-monospace, monospace; font-size: .85em; }
 .qa-line { display: flex; }
 .qa-ln { flex: 0 0 3.5em; text-align: right; padding-right: .75em; color: #9ca3af;
-         user-select: none; }
+         user-select: none; white-space: nowrap; }
+.qa-spans .qa-ln { flex-basis: 7.5em; }
 .qa-lt { flex: 1 1 auto; min-width: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .qa-cited { background: #fef3c7; }
 .qa-cited .qa-ln { color: #92400e; font-weight: 700; }
@@ -258,6 +276,12 @@ def _relevance_html(relevance: float, lang: Language) -> str:
     return f'<span class="qa-rel">{texts.text(lang, "relevance", percent=percent)}</span>'
 
 
+def _meta_html(title: str | None, date: str | None) -> str:
+    """The article's title and date (``Titel · 2022-01-15``), escaped; empty if it has neither."""
+    shown = " \u00b7 ".join(escape_text(x) for x in (title, date) if x)
+    return f'<div class="qa-meta">{shown}</div>' if shown else ""
+
+
 def _answers(passage: qa.Passage) -> bool:
     """Whether the passage's relevance reaches ``qa.MIN_RELEVANCE`` (NaN does not)."""
     return passage.relevance >= qa.MIN_RELEVANCE
@@ -266,11 +290,13 @@ def _answers(passage: qa.Passage) -> bool:
 def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGUAGE) -> str:
     """Formats retrieved passages as one chat answer.
 
-    Each passage shows its rank, its citation ``source:line_start-line_end``, its relevance
-    and its text, with the sentence that best matches the question marked; passages below
-    ``qa.MIN_RELEVANCE`` are greyed (class ``qa-weak``). When even the best one is below it,
-    the answer says first that the articles do not seem to answer the question (class
-    ``qa-unanswered``) and sets the passages apart as mere candidates. All text is escaped.
+    Each passage shows its rank, its citation (``source:line_start-line_end``, for a PDF
+    ``source:pPAGE:line_start-line_end``), its relevance, its article's title and date
+    when it has them, and its text, with the sentence that best matches the question
+    marked; passages below ``qa.MIN_RELEVANCE`` are greyed (class ``qa-weak``). When even
+    the best one is below it, the answer says first that the articles do not seem to
+    answer the question (class ``qa-unanswered``) and sets the passages apart as mere
+    candidates. All text is escaped.
 
     Args:
         passages: The passages, best first.
@@ -301,6 +327,7 @@ def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGU
             f'<div class="qa-cite"><span class="qa-rank">[{rank}]</span> '
             f"<code>{escape_text(passage.citation)}</code>"
             f"{_relevance_html(passage.relevance, lang)}</div>"
+            f"{_meta_html(passage.title, passage.date)}"
             f'<div class="qa-text">{_passage_text_html(passage)}</div>'
             "</div>"
         )
@@ -308,33 +335,86 @@ def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGU
     return "".join(parts)
 
 
+def _separator(previous: qa.SourceLine | None, line: qa.SourceLine) -> bool:
+    """Whether ``line`` only separates paragraphs: blank, on the lines of the one before.
+
+    An HTML page's readable text has one line per paragraph and a blank line between
+    them, which stands on no line of the file of its own.
+    """
+    return (
+        not line.text
+        and previous is not None
+        and (previous.line_start, previous.line_end, previous.page)
+        == (line.line_start, line.line_end, line.page)
+    )
+
+
+def _file_lines(line: qa.SourceLine) -> str:
+    """The file lines a readable line stands on: ``30``, or ``30–32``."""
+    if line.line_start == line.line_end:
+        return str(line.line_start)
+    return f"{line.line_start}\u2013{line.line_end}"
+
+
 def format_source(
-    source: str, text: str, line_start: int, line_end: int, lang: Language = DEFAULT_LANGUAGE
+    source: str,
+    lines: Sequence[qa.SourceLine],
+    line_start: int,
+    line_end: int,
+    lang: Language = DEFAULT_LANGUAGE,
+    page: int | None = None,
 ) -> str:
-    """Formats a whole article with line numbers, the cited lines emphasised.
+    """Formats an article's readable text, each line numbered, the cited lines emphasised.
+
+    Each line carries the numbers of the file lines it stands on (as
+    ``Index.source_lines`` gives them: an HTML paragraph may stand on ``30–32``); a line
+    is cited when those overlap ``line_start``–``line_end``. Blank lines that only
+    separate paragraphs get no number.
 
     Args:
         source: The source name, shown as the heading.
-        text: The article text as indexed.
+        lines: The article's readable lines (of one page, for a PDF).
         line_start: First cited line, 1-based inclusive.
         line_end: Last cited line, 1-based inclusive.
         lang: The UI language.
+        page: The PDF page the lines are from, or None.
 
     Returns:
-        HTML for the viewer; every cited line carries the class ``qa-cited``.
+        HTML for the viewer; every cited line carries the class ``qa-cited`` and, as
+        ``data-line``, the first file line it stands on.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        cited = line_start <= number <= line_end
-        cls = "qa-line qa-cited" if cited else "qa-line"
-        rows.append(
-            f'<div class="{cls}" data-line="{number}"><span class="qa-ln">{number}</span>'
-            f'<span class="qa-lt">{escape_text(line) or "&#8203;"}</span></div>'
+    rows, previous, one_to_one = [], None, True
+    for line in lines:
+        if _separator(previous, line):
+            rows.append(
+                '<div class="qa-line"><span class="qa-ln"></span>'
+                '<span class="qa-lt">&#8203;</span></div>'
+            )
+            one_to_one = False
+        else:
+            cited = line.line_start <= line_end and line.line_end >= line_start
+            cls = "qa-line qa-cited" if cited else "qa-line"
+            one_to_one = one_to_one and line.line_start == line.line_end
+            rows.append(
+                f'<div class="{cls}" data-line="{line.line_start}">'
+                f'<span class="qa-ln">{_file_lines(line)}</span>'
+                f'<span class="qa-lt">{escape_text(line.text.rstrip(chr(13))) or "&#8203;"}'
+                "</span></div>"
+            )
+        previous = line
+    total = lines[-1].line_end if lines else 0
+    if page is not None:
+        where = texts.text(
+            lang, "page_lines", page=page, start=line_start, end=line_end, total=total
         )
-    where = texts.text(lang, "lines", start=line_start, end=line_end, total=len(lines))
+    elif one_to_one:
+        where = texts.text(lang, "lines", start=line_start, end=line_end, total=total)
+    else:
+        where = texts.text(lang, "readable_lines", start=line_start, end=line_end)
     head = f'<div class="qa-viewer-head">{escape_text(source)} &#8212; {where}</div>'
-    return f'<div class="qa-viewer">{head}<div class="qa-article">{"".join(rows)}</div></div>'
+    # Numbers such as "30–32" need a wider column.
+    article = "qa-article" if one_to_one else "qa-article qa-spans"
+    return f'<div class="qa-viewer">{head}<div class="{article}">{"".join(rows)}</div></div>'
 
 
 # How often an open page checks whether the server loaded a new generation.
@@ -495,11 +575,13 @@ def _search(
     k: Any,
     history: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[qa.Passage]:
     """Searches the index with the question and ``k`` checked as the UI's limits say.
 
     Raises:
-        ValueError: For a bad question, ``k``, ``history`` or ``sources``.
+        ValueError: For a bad question, ``k``, ``history``, ``sources`` or date bound.
         qa.QAError: If the index fails.
     """
     return index.search(
@@ -507,6 +589,8 @@ def _search(
         k=_clean_k(k),
         history=() if history is None else history,
         sources=sources,
+        since=since,
+        until=until,
     )
 
 
@@ -516,6 +600,8 @@ def retrieve(
     k: int = DEFAULT_K,
     history: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[dict[str, Any]]:
     """Searches the index and returns the passages as JSON-safe dicts.
 
@@ -526,17 +612,21 @@ def retrieve(
         history: The earlier questions of the same conversation, oldest first, or None.
         sources: Glob patterns over source names (``"seeds/003_*"``): search only the
             sources matching one of them. None or empty: all.
+        since: Only articles dated on or after this day (``YYYY[-MM[-DD]]``), or None.
+        until: Only articles dated on or before this day (``YYYY[-MM[-DD]]``), or None.
+            With either bound, articles without a date are left out.
 
     Returns:
-        A list of dicts with source, line_start, line_end, text, score, relevance and
-        highlight.
+        A list of dicts with the fields of ``qa.Passage.to_dict()``: source, line_start,
+        line_end, text, score, relevance, highlight, page, title and date.
 
     Raises:
-        ValueError: For an empty or over-long question, a bad ``k``, a bad ``history``, or
-            ``sources`` that are not patterns or of which one matches no source.
+        ValueError: For an empty or over-long question, a bad ``k``, a bad ``history``,
+            ``sources`` that are not patterns or of which one matches no source, or a
+            date bound that is not a date.
         qa.QAError: If the index fails.
     """
-    return [hit.to_dict() for hit in _search(index, question, k, history, sources)]
+    return [hit.to_dict() for hit in _search(index, question, k, history, sources, since, until)]
 
 
 class ChatTurn(NamedTuple):
@@ -544,8 +634,8 @@ class ChatTurn(NamedTuple):
 
     Attributes:
         answer: The answer's HTML.
-        hits: The citations it shows: dicts with citation, source, line_start and line_end
-            (empty on error).
+        hits: The citations it shows: dicts with citation, source, line_start, line_end
+            and page (empty on error).
         question: The question as searched, to pass as history with the next questions;
             None when it was not searched (empty, too long, an error).
     """
@@ -601,10 +691,25 @@ def chat_turn(
             "source": p.source,
             "line_start": p.line_start,
             "line_end": p.line_end,
+            "page": p.page,
         }
         for p in passages
     ]
     return ChatTurn(format_answer(passages, lang), hits, question)
+
+
+def _article_lines(index: qa.Index, source: str, page: int | None = None) -> list[qa.SourceLine]:
+    """An article's readable lines (of one PDF page), as ``Index.source_lines`` gives them.
+
+    A final newline ends the last line; it does not start another.
+
+    Raises:
+        KeyError: If ``source`` is not indexed.
+    """
+    lines = index.source_lines(source, page)
+    if len(lines) > 1 and not lines[-1].text:
+        lines.pop()
+    return lines
 
 
 def view_source(
@@ -613,8 +718,12 @@ def view_source(
     line_start: int,
     line_end: int,
     lang: Language = DEFAULT_LANGUAGE,
+    page: int | None = None,
 ) -> str:
     """Renders an indexed article for the viewer; anything not in the index is refused.
+
+    The viewer shows the article's readable text (never markup or scripts), from
+    ``Index.source_lines``: for a PDF, the text of the cited page.
 
     Args:
         index: The loaded index.
@@ -622,6 +731,7 @@ def view_source(
         line_start: First cited line.
         line_end: Last cited line.
         lang: The UI language.
+        page: The cited PDF page, or None.
 
     Returns:
         The viewer HTML, or an error message if ``source`` is not an indexed source.
@@ -630,10 +740,10 @@ def view_source(
     if not isinstance(source, str) or source not in index.sources:
         return refused
     try:
-        text = index.source_text(source)
+        lines = _article_lines(index, source, page)
     except KeyError:
         return refused
-    return format_source(source, text, line_start, line_end, lang)
+    return format_source(source, lines, line_start, line_end, lang, page)
 
 
 class ToolError(gr.Error):
@@ -652,12 +762,22 @@ def _tool_error(exc: Exception) -> ToolError:
     return ToolError(str(exc) or type(exc).__name__, print_exception=False)
 
 
-def _article_lines(text: str) -> list[str]:
-    """The lines of an article as citations count them: split at newlines only."""
-    lines = text.split("\n")
-    if len(lines) > 1 and not lines[-1]:
-        lines.pop()  # a final newline ends the last line; it does not start another
-    return lines
+def _read(lines: Sequence[qa.SourceLine], line_start: int, line_end: int) -> list[qa.SourceLine]:
+    """The readable lines that stand on file lines ``line_start``–``line_end``.
+
+    Blank lines that only separate paragraphs are kept between two lines taken, not
+    before the first or after the last.
+    """
+    taken, previous = [], None
+    for line in lines:
+        if line.line_start <= line_end and line.line_end >= line_start:
+            taken.append((line, _separator(previous, line)))
+        previous = line
+    while taken and taken[0][1]:
+        taken.pop(0)
+    while taken and taken[-1][1]:
+        taken.pop()
+    return [line for line, _ in taken]
 
 
 def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
@@ -672,57 +792,84 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
         index: The loaded index.
     """
 
-    def retrieve(question: str, k: int = DEFAULT_K, sources: list[str] | None = None) -> str:
+    def retrieve(
+        question: str,
+        k: int = DEFAULT_K,
+        sources: list[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> str:
         """Searches the indexed articles for the passages that best answer a question.
 
         Call it for any question the articles might answer; ask in German, English or
         another language. Returns a JSON list of passages, best first, each with citation
-        ("source:line_start-line_end": cite it with whatever you take from the passage),
-        source, line_start and line_end (line numbers from 1, inclusive), text (exactly
-        those lines), highlight (the sentence that answers best), relevance and score.
-        relevance (0 to 1) estimates the chance that the passage answers the question and
-        is comparable across questions: when even the first passage is below 0.07, the
-        articles do not seem to answer the question, so say that rather than answer from
-        the passages. score only orders the passages of one answer. Each call stands
-        alone: name who or what a follow-up question is about. To read the lines around
-        a passage, call read_lines; to search only some articles, pass sources.
+        ("source:line_start-line_end", or "source:pPAGE:line_start-line_end" for a PDF:
+        cite it with whatever you take from the passage), source, line_start and line_end
+        (line numbers from 1, inclusive), page (PDF only, else null), text (the readable
+        text of those lines), highlight (the sentence that answers best), title and date
+        of the article (ISO, or null), relevance and score. relevance (0 to 1) estimates
+        the chance that the passage answers the question and is comparable across
+        questions: when even the first passage is below 0.07, the articles do not seem to
+        answer the question, so say that rather than answer from the passages. score only
+        orders the passages of one answer. Each call stands alone: name who or what a
+        follow-up question is about. To read the lines around a passage, call read_lines;
+        to search only some articles, pass sources; only some dates, since and/or until
+        (articles without a date are then left out).
 
         Args:
             question: The question, self-contained, in plain words.
             k: How many passages to return, 1 to 20 (default 5).
             sources: Only these articles: names from list_sources or globs such as "seeds/003_*".
+            since: Only articles dated on or after this day (YYYY-MM-DD, YYYY-MM or YYYY).
+            until: Only articles dated on or before this day (YYYY-MM-DD, YYYY-MM or YYYY).
         """
         try:
-            passages = _search(index, question, k, sources=sources)
+            passages = _search(index, question, k, sources=sources, since=since, until=until)
         except (ValueError, qa.QAError) as exc:
             raise _tool_error(exc) from None
         found = [{**p.to_dict(), "citation": p.citation} for p in passages]
         return json.dumps(found, ensure_ascii=False)
 
     def list_sources() -> str:
-        """Lists the indexed articles, sorted by name, with how many passages each holds.
+        """Lists the indexed articles, sorted by name, with their format, title and date.
 
-        Returns a JSON list of {"source": name, "passages": count}. Call it to learn what
-        the archive holds, or to find the names that retrieve's sources and read_lines
-        take. Names are the ones citations start with.
+        Returns a JSON list of {"source": name, "format": "txt", "md", "html" or "pdf",
+        "title": title or null, "date": ISO date or null, "passages": count}. Call it to
+        learn what the archive holds, or to find the names that retrieve's sources and
+        read_lines take. Names are the ones citations start with.
         """
-        listed = [{"source": s, "passages": index.passage_count(s)} for s in index.sources]
+        listed = []
+        for source in index.sources:
+            info = index.source_info(source)
+            listed.append(
+                {
+                    "source": source,
+                    "format": info.format,
+                    "title": info.title,
+                    "date": info.date,
+                    "passages": info.passages,
+                }
+            )
         return json.dumps(listed, ensure_ascii=False)
 
-    def read_lines(source: str, line_start: int, line_end: int) -> str:
+    def read_lines(source: str, line_start: int, line_end: int, page: int | None = None) -> str:
         """Reads lines of an indexed article, numbered from 1 as in citations.
 
         Use it to read the context of a passage that retrieve cited (a few lines before
-        and after its line_start-line_end), or a whole short article. Returns JSON
-        {"source", "line_start", "line_end", "total_lines", "text"}: text holds the lines
-        joined by newlines. One call returns at most 200 lines: a range that is longer or
-        runs past the article's end is cut short, and line_end says where the text
-        stops; total_lines is the article's length. Only indexed articles can be read.
+        and after its line_start-line_end), or a whole short article; for a PDF, pass the
+        page of its citation ("report.pdf:p3:12-15" is page 3, lines 12-15 of that page).
+        Returns JSON {"source", "page", "line_start", "line_end", "total_lines", "text"}:
+        text holds the readable text that stands on those lines, line by line (for an
+        HTML page only its article text, one line per paragraph, never its markup).
+        One call covers at most 200 lines: a range that is longer or runs past the
+        article's end is cut short, and line_end says where the text stops; total_lines
+        is the last line the article's text stands on. Only indexed articles can be read.
 
         Args:
             source: The article's name exactly as cited, e.g. "seeds/003_2a0abf6ffe095541.txt".
             line_start: The first line to read, from 1.
             line_end: The last line to read (inclusive).
+            page: A PDF's page (from 1), as in its citations; leave it out for other formats.
         """
         if not isinstance(source, str) or source not in index.sources:
             message = f"{source!r} is not an indexed article; list_sources names them"
@@ -730,22 +877,36 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
         try:
             start = _whole_number(line_start, "line_start")
             end = _whole_number(line_end, "line_end")
-            lines = _article_lines(index.source_text(source))
             if end < start:
                 raise ValueError(f"line_end ({end}) must not be before line_start ({start}).")
-            if start > len(lines):
+            if index.source_info(source).format == "pdf":
+                if page is None:
+                    raise ValueError(
+                        f"{source} is a PDF: give the page too, as its citations do "
+                        "(source:pPAGE:line_start-line_end)."
+                    )
+                page = _whole_number(page, "page")
+            elif page is not None:
+                raise ValueError(f"{source} is not a PDF: leave page out.")
+            lines = _article_lines(index, source, page)
+            if not lines:
+                raise ValueError(f"{source} has no page {page} with text.")
+            total = lines[-1].line_end
+            if start > total:
                 raise ValueError(
-                    f"line_start ({start}) is past the article's end: it has {len(lines)} lines."
+                    f"line_start ({start}) is past the article's end: its text ends at "
+                    f"line {total}."
                 )
         except (ValueError, KeyError, qa.QAError) as exc:
             raise _tool_error(exc) from None
-        end = min(end, len(lines), start + MAX_READ_LINES - 1)
+        end = min(end, total, start + MAX_READ_LINES - 1)
         read = {
             "source": source,
+            "page": page,
             "line_start": start,
             "line_end": end,
-            "total_lines": len(lines),
-            "text": "\n".join(lines[start - 1 : end]),
+            "total_lines": total,
+            "text": "\n".join(line.text for line in _read(lines, start, end)),
         }
         return json.dumps(read, ensure_ascii=False)
 
@@ -799,6 +960,40 @@ def _login_required(inner: ASGIApp, server: Any) -> ASGIApp:
     return guarded
 
 
+_ORPHAN_UPLOADS = (900, 3600)  # Gradio's delete_cache: every 15 min, files older than 1 h
+_UPLOAD_ROUTES = re.compile(rf"{re.escape(API_PREFIX)}/upload(?:_progress)?/?$")
+
+
+class _ServeNoFiles:
+    """ASGI middleware: no file from disk is served, and no upload taken unless allowed.
+
+    Gradio serves files through ``/gradio_api/file=PATH`` (uploads among them); qa
+    answers every such request with 403, whatever Gradio's own path rules would allow.
+    Without an upload control, Gradio's upload routes answer 404 as well.
+
+    Args:
+        app: The app it guards.
+        uploads: Whether the app takes uploads.
+    """
+
+    def __init__(self, app: ASGIApp, uploads: bool) -> None:
+        self.app = app
+        self.uploads = uploads
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuses file and (without uploads) upload requests; passes on the others."""
+        if scope["type"] == "http":
+            path = scope["path"]
+            if "/file=" in path:
+                refusal = JSONResponse({"detail": "qa serves no files"}, status_code=403)
+                await refusal(scope, receive, send)
+                return
+            if not self.uploads and _UPLOAD_ROUTES.search(path):
+                await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _with_defaults(block_fn: Any, inputs: list[Any]) -> list[Any]:
     """The inputs of a call, with the defaults of the trailing API parameters it left out.
 
@@ -820,13 +1015,19 @@ def _with_defaults(block_fn: Any, inputs: list[Any]) -> list[Any]:
 class QABlocks(gr.Blocks):
     """A ``gr.Blocks`` whose ``launch`` never shares and serves nothing beyond the UI.
 
+    It serves no file from disk (:class:`_ServeNoFiles`), and takes uploads only when it
+    has an upload control.
+
     Attributes:
         translations: The UI's texts for Gradio's i18n, passed to ``launch``.
         mcp_endpoints: The MCP tools the app offers: tool name to API endpoint ("/name").
+        upload_limit: The largest file the upload control takes, in bytes; None when the
+            app has none (then Gradio's upload route answers 404).
     """
 
     translations: gr.I18n | None = None
     mcp_endpoints: dict[str, str] | None = None
+    upload_limit: int | None = None
 
     def launch(self, *args: Any, mcp_server: bool = False, **kwargs: Any) -> Any:
         """Launches the app with qa's safe settings; refuses ``share=True``.
@@ -857,9 +1058,15 @@ class QABlocks(gr.Blocks):
             if importlib.util.find_spec("mcp") is None:
                 raise ImportError("serving MCP needs the mcp package: pip install 'qa[mcp]'")
             kwargs["app_kwargs"] = {**(kwargs.get("app_kwargs") or {}), "lifespan": self._mcp}
+        app_kwargs = kwargs.get("app_kwargs") or {}
+        guard = Middleware(_ServeNoFiles, uploads=self.upload_limit is not None)
+        kwargs["app_kwargs"] = {
+            **app_kwargs,
+            "middleware": [*app_kwargs.get("middleware", ()), guard],
+        }
         kwargs["share"] = False
         kwargs["mcp_server"] = mcp_server
-        for key, value in _launch_defaults().items():
+        for key, value in _launch_defaults(self.upload_limit).items():
             kwargs.setdefault(key, value)
         kwargs.setdefault("i18n", self.translations)
         return super().launch(**kwargs)
@@ -908,8 +1115,34 @@ class QABlocks(gr.Blocks):
         yield
 
 
-def _launch_defaults() -> dict[str, Any]:
-    """Launch settings: no share link, no file serving, no telemetry, no extra endpoints."""
+def _blocked_except(folder: Path) -> list[str]:
+    """Gradio's ``blocked_paths`` for the whole file system but ``folder``.
+
+    Each folder on the way from ``/`` to ``folder`` has all its entries blocked but the
+    next one on the way (compared as Gradio compares them). Gradio reads uploads from its
+    upload folder only if no blocked path covers it. Entries made later are not listed:
+    Gradio serves them no more than any other file (and :class:`_ServeNoFiles` none).
+    """
+    way = [*reversed(Path(os.path.abspath(folder)).parents), Path(os.path.abspath(folder))]
+    blocked = []
+    for parent, keep in itertools.pairwise(way):
+        with contextlib.suppress(OSError):
+            blocked += [
+                str(entry)
+                for entry in parent.iterdir()
+                if not gr_utils.is_in_or_equal(str(keep).lower(), str(entry).lower())
+            ]
+    return blocked
+
+
+def _launch_defaults(upload_limit: int | None = None) -> dict[str, Any]:
+    """Launch settings: no share link, no file serving, no telemetry, no extra endpoints.
+
+    Args:
+        upload_limit: The upload control's size limit in bytes, or None if it has none.
+            With one, Gradio takes files that large and may read them from its upload
+            folder (only it is left out of ``blocked_paths``); without, it takes none.
+    """
     return {
         "ssr_mode": False,
         "quiet": True,  # Gradio's banner suggests share=True, which qa refuses
@@ -919,9 +1152,12 @@ def _launch_defaults() -> dict[str, Any]:
         "footer_links": ["api"],
         "show_error": False,
         "allowed_paths": None,
-        # The UI serves no files at all: nothing on disk is reachable through /file=.
-        "blocked_paths": ["/"],
-        "max_file_size": "1kb",
+        # The UI serves no files at all: nothing on disk is reachable through /file=
+        # (_ServeNoFiles refuses that route, and no path is allowed).
+        "blocked_paths": (
+            ["/"] if upload_limit is None else _blocked_except(Path(gr_utils.get_upload_folder()))
+        ),
+        "max_file_size": "1kb" if upload_limit is None else upload_limit,
         "css": CSS,
         "theme": gr.themes.Default(
             font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
@@ -929,17 +1165,101 @@ def _launch_defaults() -> dict[str, Any]:
     }
 
 
-def _translations(index: qa.Index, with_examples: bool) -> gr.I18n:
+def _upload_hint(limit: int, lang: Language) -> str:
+    """What the upload control takes: the formats and the size limit."""
+    hint = texts.text(lang, "upload_hint", limit=texts.format_megabytes(limit, lang))
+    return f'<p class="qa-note">{hint}</p>'
+
+
+def format_upload(outcomes: Sequence[Outcome], lang: Language, limit: int) -> str:
+    """Says what became of uploaded files, each added or refused; all text escaped.
+
+    An added file shows the name it is cited by, its number of passages, title and date;
+    a refused one its name and why.
+
+    Args:
+        outcomes: What :meth:`ui.upload.Uploads.add` returned.
+        lang: The UI language.
+        limit: The size limit in bytes, for the reason a file was too large.
+
+    Returns:
+        HTML for the upload result.
+    """
+    if not outcomes:
+        return f'<p class="qa-note">{texts.text(lang, "upload_none")}</p>'
+    rows = []
+    for outcome in outcomes:
+        if outcome.info is not None:
+            info = outcome.info
+            noun = texts.text(lang, "passage" if info.passages == 1 else "passages")
+            count = f"{texts.format_number(info.passages, lang)} {noun}"
+            about = " \u00b7 ".join(escape_text(x) for x in (count, info.title, info.date) if x)
+            label, name, note = "upload_added", info.source, about
+        else:
+            size = int(outcome.detail) if outcome.refusal is Refusal.TOO_LARGE else 0
+            reason = texts.text(
+                lang,
+                f"refused_{outcome.refusal}",
+                suffixes=", ".join(ALLOWED_SUFFIXES),
+                size=texts.format_megabytes(size, lang),
+                limit=texts.format_megabytes(limit, lang),
+                detail=outcome.detail,
+            )
+            label, name, note = "upload_refused", outcome.name, escape_text(reason)
+        cls = "qa-added" if outcome.info is not None else "qa-refused"
+        rows.append(
+            f'<p class="{cls}"><span class="qa-label">{texts.text(lang, label)}</span> '
+            f"<code>{escape_text(name)}</code> &#8212; {note}</p>"
+        )
+    return f'<div class="qa-upload">{"".join(rows)}</div>'
+
+
+def _received(files: Any) -> list[tuple[Path, str]]:
+    """The uploaded files of an upload event: (path, name uploaded under) of each.
+
+    Only files in Gradio's upload folder count (Gradio checked that already); anything
+    else a client may claim is ignored, and never read or removed.
+    """
+    folder = Path(gr_utils.get_upload_folder()).resolve()
+    received = []
+    for item in files if isinstance(files, list) else [files]:
+        path = item.get("path") if isinstance(item, dict) else None
+        if not isinstance(path, str):
+            continue
+        where = Path(path).resolve()
+        # Gradio keeps each upload in a folder of its own (named by a hash) in its folder.
+        if where.parent == folder or not where.is_relative_to(folder):
+            continue
+        name = item.get("orig_name")
+        received.append((where, name if isinstance(name, str) else where.name))
+    return received
+
+
+def _discard(path: Path, app: gr.Blocks) -> None:
+    """Removes an upload (resolved, in Gradio's upload folder) and its folder if empty."""
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
+    app.upload_file_set.discard(str(path))
+
+
+def _translations(index: qa.Index, with_examples: bool, upload_limit: int | None = None) -> gr.I18n:
     """The fixed texts for Gradio's i18n: English for English browsers, else German.
 
-    Only the texts of components (``_LABELS``) go to the browser: every locale gets a
-    copy, and the page's config carries them all.
+    Only the texts of components (``_LABELS``, and the upload control's with
+    ``upload_limit``) go to the browser: every locale gets a copy, and the page's config
+    carries them all.
     """
     by_language = {
         lang: {
             **{key: texts.text(lang, key) for key in _LABELS},
             "viewer_placeholder": _viewer_placeholder(lang),
             "overview": format_overview(index, lang, with_examples),
+            **(
+                {"upload_hint": _upload_hint(upload_limit, lang)}
+                if upload_limit is not None
+                else {}
+            ),
         }
         for lang in texts.LANGUAGES
     }
@@ -958,7 +1278,11 @@ def _language(request: gr.Request | None) -> Language:
 
 
 def build_app(
-    index: qa.Index, examples: Sequence[str] | None = None, mcp: bool = False
+    index: qa.Index,
+    examples: Sequence[str] | None = None,
+    mcp: bool = False,
+    upload_dir: str | os.PathLike[str] | None = None,
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
 ) -> QABlocks:
     """Builds the Gradio app over a loaded index.
 
@@ -969,15 +1293,24 @@ def build_app(
         mcp: Also offer the MCP tools of :func:`mcp_tools`, as the API endpoints
             ``/mcp_retrieve``, ``/mcp_list_sources`` and ``/mcp_read_lines``; launch with
             ``mcp_server=True`` to serve them over MCP.
+        upload_dir: Offer an upload control that saves articles in this folder and
+            indexes them into ``index`` (see :mod:`ui.upload`); None (default): none,
+            and the app takes no uploads at all.
+        max_upload_mb: The largest file the upload control takes, in MB (MiB).
 
     Returns:
         The app; call ``launch`` on it (or use :func:`launch`).
 
     Raises:
-        ValueError: If an example is empty or longer than ``MAX_QUESTION_CHARS``.
+        ValueError: If an example is empty or longer than ``MAX_QUESTION_CHARS``, or
+            ``max_upload_mb`` is not a whole number of at least 1.
     """
     examples = example_questions(index) if examples is None else _check_examples(examples)
-    i18n = _translations(index, bool(examples))
+    uploads = None
+    if upload_dir is not None:
+        limit = _whole_number(max_upload_mb, "max_upload_mb") * 2**20
+        uploads = Uploads(index, upload_dir, limit)
+    i18n = _translations(index, bool(examples), uploads.max_bytes if uploads else None)
 
     def respond(
         question: str,
@@ -1021,7 +1354,9 @@ def build_app(
         hit = next((h for h in hits or [] if h["citation"] == citation), None)
         if hit is None:
             return format_error(texts.text(lang, "error_not_cited"))
-        return view_source(index, hit["source"], hit["line_start"], hit["line_end"], lang)
+        return view_source(
+            index, hit["source"], hit["line_start"], hit["line_end"], lang, hit.get("page")
+        )
 
     def open_citation(citation: str | None, hits: list[dict[str, Any]], request: gr.Request) -> str:
         return _view(hits, citation, _language(request))
@@ -1042,7 +1377,10 @@ def build_app(
         placeholder = _viewer_placeholder(_language(request))
         return [], [], gr.update(choices=[], value=None), placeholder, []
 
-    with QABlocks(title="qa", analytics_enabled=False) as app:
+    # An upload that no event takes (a client may send files alone) is removed by Gradio
+    # within an hour and a quarter, and any that are left when the server stops.
+    cleanup = _ORPHAN_UPLOADS if uploads is not None else None
+    with QABlocks(title="qa", analytics_enabled=False, delete_cache=cleanup) as app:
         gr.Markdown(i18n("heading"), elem_id="qa-heading")
         hits_state = gr.State([])
         conversation_state = gr.State([])  # the questions this conversation answered
@@ -1098,6 +1436,15 @@ def build_app(
                         elem_id="qa-k",
                     )
                     reset = gr.Button(i18n("clear"), elem_id="qa-clear", size="sm")
+                if uploads is not None:
+                    upload = gr.UploadButton(
+                        i18n("upload_button"),
+                        file_count="multiple",
+                        file_types=list(ALLOWED_SUFFIXES),
+                        elem_id="qa-upload",
+                        size="sm",
+                    )
+                    upload_result = gr.HTML(i18n("upload_hint"), elem_id="qa-upload-result")
             with gr.Column(scale=2):
                 citation = gr.Dropdown(
                     label=i18n("open_citation"),
@@ -1142,24 +1489,53 @@ def build_app(
         }
         reset.click(**clear_io)
         chatbot.clear(**clear_io)  # the chatbot's own trash button: a new conversation too
+        if uploads is not None:
+
+            def add_articles(files: Any, request: gr.Request) -> tuple[str, Any]:
+                """Adds the uploaded files (Gradio's FileData dicts, unprocessed)."""
+                received = _received(files)
+                try:
+                    outcomes = uploads.add(received)
+                finally:
+                    for path, _ in received:
+                        _discard(path, app)
+                page = format_upload(outcomes, _language(request), uploads.max_bytes)
+                return page, gr.update(choices=list(index.sources))
+
+            # Unprocessed: Gradio checks that each file is in its upload folder, but makes
+            # no other copy of it; add_articles removes the one it has.
+            upload.upload(
+                add_articles,
+                [upload],
+                [upload_result, articles],
+                preprocess=False,
+                api_visibility="private",
+                concurrency_limit=1,
+            )
 
         def retrieve_api(
             question: str,
             k: int = DEFAULT_K,
             history: list[str] | None = None,
             sources: list[str] | None = None,
+            since: str | None = None,
+            until: str | None = None,
         ) -> list[dict[str, Any]]:
             """Returns the top-k passages for a question, best first.
 
             Each passage is {source, line_start, line_end, text, score, relevance,
-            highlight}. relevance (0 to 1) estimates the chance that the passage answers
-            the question and is comparable across questions: when even the best passage is
-            below qa.MIN_RELEVANCE, the articles do not seem to answer the question. score
-            only ranks the passages of one answer. The optional history (after k) lists the
-            earlier questions of the same conversation, oldest first, so that a follow-up
-            such as "Und wann war das?" takes its context from them. The optional sources
-            (after history) limit the search to the articles whose names match one of its
-            glob patterns ("seeds/003_*"; * stays within a folder, ** spans folders).
+            highlight, page, title, date}. relevance (0 to 1) estimates the chance that the
+            passage answers the question and is comparable across questions: when even the
+            best passage is below qa.MIN_RELEVANCE, the articles do not seem to answer the
+            question. score only ranks the passages of one answer. page is a PDF's page
+            (else null); title and date are the article's, if it has them. The optional
+            history (after k) lists the earlier questions of the same conversation, oldest
+            first, so that a follow-up such as "Und wann war das?" takes its context from
+            them. The optional sources (after history) limit the search to the articles
+            whose names match one of its glob patterns ("seeds/003_*"; * stays within a
+            folder, ** spans folders). The optional since and until (after sources) limit
+            it to articles dated within those days (YYYY-MM-DD, YYYY-MM or YYYY); articles
+            without a date are then left out.
 
             Args:
                 question: The question.
@@ -1167,9 +1543,11 @@ def build_app(
                 history: The earlier questions of the conversation, oldest first (a
                     list of strings); default none.
                 sources: Glob patterns over source names (a list of strings); default: all.
+                since: Only articles dated on or after this day; default: no bound.
+                until: Only articles dated on or before this day; default: no bound.
             """
             try:
-                return retrieve(index, question, k, history, sources)
+                return retrieve(index, question, k, history, sources, since, until)
             except (ValueError, qa.QAError) as exc:
                 raise gr.Error(str(exc) or type(exc).__name__, print_exception=False) from None
 
@@ -1182,6 +1560,7 @@ def build_app(
                 gr.api(tool, api_name=f"mcp_{tool.__name__}", queue=False)
                 app.mcp_endpoints[tool.__name__] = f"/mcp_{tool.__name__}"
     app.translations = i18n
+    app.upload_limit = uploads.max_bytes if uploads else None
     return app
 
 
@@ -1192,6 +1571,8 @@ def launch(
     auth: Sequence[tuple[str, str]] | Callable[[str, str], bool] | None = None,
     examples: Sequence[str] | None = None,
     mcp: bool = False,
+    upload_dir: str | os.PathLike[str] | None = None,
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     **kwargs: Any,
 ) -> QABlocks:
     """Builds the app and serves it (never with a share link).
@@ -1203,6 +1584,9 @@ def launch(
         auth: None, or a list of (user, password) tuples, or a check function.
         examples: Example questions for the empty chat; default: derived from the index.
         mcp: Also serve the MCP tools of :func:`mcp_tools` at ``/gradio_api/mcp/``.
+        upload_dir: Offer an upload control that adds articles to this folder and the
+            index (see :func:`build_app`); default: none.
+        max_upload_mb: The largest file it takes, in MB.
         **kwargs: More ``gr.Blocks.launch`` keyword arguments (e.g. prevent_thread_lock).
 
     Returns:
@@ -1210,10 +1594,11 @@ def launch(
         call its ``close`` to stop it).
 
     Raises:
-        ValueError: If an example question is empty or too long.
+        ValueError: If an example question is empty or too long, or ``max_upload_mb``
+            is not a whole number of at least 1.
     """
     if auth is not None and not callable(auth):
         auth = [tuple(pair) for pair in auth]
-    app = build_app(index, examples, mcp=mcp)
+    app = build_app(index, examples, mcp=mcp, upload_dir=upload_dir, max_upload_mb=max_upload_mb)
     app.launch(server_name=host, server_port=port, share=False, auth=auth, mcp_server=mcp, **kwargs)
     return app

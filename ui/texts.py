@@ -18,6 +18,7 @@ __all__ = [
     "TEXTS",
     "Language",
     "format_date",
+    "format_megabytes",
     "format_number",
     "language",
     "text",
@@ -83,6 +84,21 @@ TEXTS: dict[Language, dict[str, str]] = {
         "candidates": "Nur zum Vergleich, die nächstliegenden Stellen:",
         "relevance": "Relevanz {percent} %",
         "lines": "Zeilen {start}–{end} von {total}",
+        "page_lines": "Seite {page}, Zeilen {start}–{end} von {total}",
+        "readable_lines": "Zeilen {start}–{end} (lesbarer Text, ohne Markup)",
+        "upload_button": "Artikel hinzufügen",
+        "upload_hint": "Dateien .txt, .md, .html oder .pdf, je höchstens {limit} MB.",
+        "upload_added": "Hinzugefügt:",
+        "upload_refused": "Abgelehnt:",
+        "upload_none": "Keine Datei erhalten.",
+        "refused_type": "kein Artikelformat (erlaubt: {suffixes})",
+        "refused_too_large": "zu groß ({size} MB, höchstens {limit} MB)",
+        "refused_content": "nicht lesbar, oder nicht, was die Endung sagt: {detail}",
+        "refused_locked": (
+            "ein anderer Prozess schreibt gerade den Index; bitte gleich noch einmal "
+            "versuchen ({detail})"
+        ),
+        "refused_failed": "konnte nicht hinzugefügt werden: {detail}",
         "error_empty": "Bitte geben Sie eine Frage ein.",
         "error_too_long": "Die Frage ist zu lang ({count} Zeichen, höchstens {limit}).",
         "error_not_indexed": "{source} ist kein Artikel im Index.",
@@ -124,6 +140,20 @@ TEXTS: dict[Language, dict[str, str]] = {
         "candidates": "For comparison only, the closest passages:",
         "relevance": "relevance {percent}%",
         "lines": "lines {start}–{end} of {total}",
+        "page_lines": "page {page}, lines {start}–{end} of {total}",
+        "readable_lines": "lines {start}–{end} (readable text, without markup)",
+        "upload_button": "Add articles",
+        "upload_hint": "Files .txt, .md, .html or .pdf, at most {limit} MB each.",
+        "upload_added": "Added:",
+        "upload_refused": "Refused:",
+        "upload_none": "No file received.",
+        "refused_type": "not an article format (allowed: {suffixes})",
+        "refused_too_large": "too large ({size} MB; at most {limit} MB)",
+        "refused_content": "unreadable, or not what its suffix says: {detail}",
+        "refused_locked": (
+            "another process is writing the index; please try again in a moment ({detail})"
+        ),
+        "refused_failed": "could not be added: {detail}",
         "error_empty": "Please type a question.",
         "error_too_long": "The question is too long ({count} characters, at most {limit}).",
         "error_not_indexed": "{source} is not an indexed article.",
@@ -169,6 +199,17 @@ def format_number(number: int, lang: Language) -> str:
     """Returns ``number`` with the thousands separator of ``lang`` (1.234 or 1,234)."""
     grouped = f"{number:,}"
     return grouped.replace(",", ".") if lang == Language.DE else grouped
+
+
+def format_megabytes(size: int, lang: Language) -> str:
+    """Returns a size in bytes as MB (MiB, as Gradio counts) with at most one decimal.
+
+    Args:
+        size: Bytes.
+        lang: The language (German writes a decimal comma).
+    """
+    shown = f"{size / 2**20:.1f}".removesuffix(".0")
+    return shown.replace(".", ",") if lang == Language.DE else shown
 
 
 def format_date(moment: datetime, lang: Language) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -26,8 +27,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def qa_serve(index: Path, *options: str) -> Iterator[str]:
+def qa_serve(index: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """Starts ``qa serve --index INDEX --port PORT OPTIONS…`` and stops that process after.
+
+    Args:
+        index: The index folder.
+        *options: More command-line options.
+        env: Environment variables to set for the process, beyond the current ones.
 
     Yields:
         The app's URL, ``http://127.0.0.1:PORT/``, once the server accepts connections.
@@ -40,6 +46,7 @@ def qa_serve(index: Path, *options: str) -> Iterator[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + START_SECONDS
     try:

@@ -120,10 +120,20 @@ def test_retrieve_description_tells_about_history_and_relevance(client):
         "/retrieve"
     ]
     names = [p["parameter_name"] for p in endpoint["parameters"]]
-    assert names == ["question", "k", "history", "sources"]
-    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False, True, True, True]
+    assert names == ["question", "k", "history", "sources", "since", "until"]
+    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False] + [True] * 5
     description = endpoint["description"]
-    for word in ("relevance", "qa.MIN_RELEVANCE", "history", "follow-up", "sources", "glob"):
+    for word in (
+        "relevance",
+        "qa.MIN_RELEVANCE",
+        "history",
+        "follow-up",
+        "sources",
+        "glob",
+        "since",
+        "until",
+        "without a date",
+    ):
         assert word in description
 
 
@@ -225,6 +235,39 @@ def test_retrieve_refuses_bad_sources_with_a_clear_message(client, sources, mess
     assert "Traceback" not in str(info.value)
 
 
+DATED = ("2022-01-01", "2022-12-31")  # one seed article is dated 2022-01
+
+
+def test_retrieve_takes_since_and_until_after_the_sources(client, seed_index):
+    expected = [
+        p.to_dict() for p in seed_index.search(QUESTION, k=3, since=DATED[0], until=DATED[1])
+    ]
+    dated = {s for s in seed_index.sources if seed_index.source_info(s).date}
+    assert expected and {row["source"] for row in expected} <= dated  # the filter must matter
+    assert client.predict(QUESTION, 3, None, None, *DATED, api_name="/retrieve") == expected
+    by_name = client.predict(
+        question=QUESTION, k=3, since=DATED[0], until=DATED[1], api_name="/retrieve"
+    )
+    assert by_name == expected
+    only_since = [p.to_dict() for p in seed_index.search(QUESTION, k=3, since="2022")]
+    assert client.predict(QUESTION, 3, None, None, "2022", api_name="/retrieve") == only_since
+    assert client.predict(QUESTION, 3, None, None, None, "2021-12-31", api_name="/retrieve") == []
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "word"),
+    [("gestern", None, "since"), (None, "2022-13", "until"), (42, None, "since")],
+    ids=["word", "month-13", "number"],
+)
+def test_retrieve_refuses_bad_dates_with_qa_s_message(client, seed_index, since, until, word):
+    with pytest.raises(ValueError) as expected:
+        seed_index.search(QUESTION, since=since, until=until)
+    with pytest.raises(AppError) as info:
+        client.predict(QUESTION, 3, None, None, since, until, api_name="/retrieve")
+    assert str(expected.value) in str(info.value) and word in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
 def _post_json(url: str, payload: dict) -> dict:
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
@@ -235,8 +278,14 @@ def _post_json(url: str, payload: dict) -> dict:
 
 @pytest.mark.parametrize(
     "data",
-    [[QUESTION], [QUESTION, 2], [QUESTION, 2, None], [QUESTION, 2, [], []]],
-    ids=["question", "k", "history", "all"],
+    [
+        [QUESTION],
+        [QUESTION, 2],
+        [QUESTION, 2, None],
+        [QUESTION, 2, [], []],
+        [QUESTION, 2, [], [], None],
+    ],
+    ids=["question", "k", "history", "sources", "since"],
 )
 def test_plain_http_may_leave_out_trailing_parameters(served, seed_index, data):
     answer = _post_json(f"{served[1]}gradio_api/run/retrieve", {"data": data})

@@ -7,11 +7,9 @@ Screenshots go to ``$QA_ARTIFACTS_DIR/ui`` (default ``artifacts/ui``).
 from __future__ import annotations
 
 import functools
-import os
 import re
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,10 +22,6 @@ pytestmark = [
     # Gradio's queue uses pandas options that pandas 3 deprecates; not ours to fix.
     pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),
 ]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TIMEOUT_MS = 60_000
 
 QUESTION = "Wie viele Reservisten sollen bei der Teilmobilmachung einberufen werden?"
 FIRST = "Wen hat Putin zur Wahl beglückwünscht?"
@@ -61,29 +55,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI's `make test` installs it: a skip there would hide a gap
-        pytest.skip(message)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture(scope="module")
-def artifacts() -> Path:
-    folder = Path(os.environ.get("QA_ARTIFACTS_DIR", "artifacts")) / "ui"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _serve(index: qa.Index, examples: list[str] | None = None) -> Iterator[str]:
     app = ui.build_app(index, examples)
     app.launch(
@@ -115,34 +86,6 @@ def evil_url(evil_index) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def examples_url(seed_index) -> Iterator[str]:
     yield from _serve(seed_index, EXAMPLES)
-
-
-@pytest.fixture
-def new_page(browser):
-    """Opens pages in fresh browser contexts: ``new_page(locale=..., viewport=...)``."""
-    contexts = []
-
-    def open_page(locale: str = "de-DE", viewport: dict[str, int] | None = None):
-        context = browser.new_context(
-            viewport=viewport or {"width": 1400, "height": 1000}, locale=locale
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.dialogs = []
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        return page
-
-    try:
-        yield open_page
-    finally:
-        for context in contexts:
-            context.close()
-
-
-@pytest.fixture
-def page(new_page):
-    return new_page()
 
 
 def _ask(page, url: str, question: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from dataclasses import dataclass
@@ -192,22 +193,87 @@ def test_format_question_escapes_and_shortens():
     assert "leere Frage" in ui.format_question("   ")
 
 
-def test_format_source_numbers_lines_and_marks_cited_ones():
-    viewer = ui.format_source("evil/<b>.txt", PAYLOAD, 2, 3)
-    _assert_inert(viewer)
-    parsed = _parse(viewer)
-    cited = [
+def _source_lines(text: str) -> list[qa.SourceLine]:
+    """A text file's readable lines: each its own line of the file."""
+    return [qa.SourceLine(i, i, line) for i, line in enumerate(text.split("\n"), 1)]
+
+
+def _cited(viewer: str) -> list[str]:
+    """The ``data-line`` of each cited row of the viewer."""
+    return [
         dict(attrs)["data-line"]
-        for tag, attrs in parsed.tags
+        for tag, attrs in _parse(viewer).tags
         if tag == "div" and "qa-cited" in (dict(attrs).get("class") or "")
     ]
-    assert cited == ["2", "3"]
-    shown = "".join(parsed.text)
+
+
+def test_format_source_numbers_lines_and_marks_cited_ones():
+    viewer = ui.format_source("evil/<b>.txt", _source_lines(PAYLOAD), 2, 3)
+    _assert_inert(viewer)
+    assert _cited(viewer) == ["2", "3"]
+    shown = _shown(viewer)
     assert "<script>alert(1)</script>" in shown
     assert "evil/<b>.txt" in shown
     assert f"Zeilen 2–3 von {PAYLOAD.count(chr(10)) + 1}" in shown
-    english = _shown(ui.format_source("a.txt", PAYLOAD, 2, 3, "en"))
+    english = _shown(ui.format_source("a.txt", _source_lines(PAYLOAD), 2, 3, "en"))
     assert f"a.txt — lines 2–3 of {PAYLOAD.count(chr(10)) + 1}" in english
+
+
+# Readable lines as an HTML page has them: a paragraph may stand on several lines of the
+# file, and a blank line between paragraphs repeats the lines of the one before it.
+HTML_LINES = [
+    qa.SourceLine(26, 26, "Titel <b>fett</b>"),
+    qa.SourceLine(26, 26, ""),
+    qa.SourceLine(30, 32, "Ein Absatz über <script>alert(1)</script> drei Zeilen."),
+    qa.SourceLine(30, 32, ""),
+    qa.SourceLine(33, 33, "Der nächste."),
+]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "cited"),
+    [(31, 31, ["30"]), (26, 30, ["26", "30"]), (32, 40, ["30", "33"]), (27, 29, [])],
+    ids=["inside", "into", "across", "between"],
+)
+def test_format_source_marks_the_readable_lines_on_the_cited_file_lines(start, end, cited):
+    viewer = ui.format_source("page.html", HTML_LINES, start, end)
+    _assert_inert(viewer)
+    assert _cited(viewer) == cited
+    numbers = re.findall(r'<span class="qa-ln">([^<]*)</span>', viewer)
+    assert numbers == ["26", "", "30–32", "", "33"]  # separators carry no number
+    shown = _shown(viewer)
+    assert "Ein Absatz über <script>alert(1)</script> drei Zeilen." in shown
+    assert f"page.html — Zeilen {start}–{end} (lesbarer Text, ohne Markup)" in shown
+    english = _shown(ui.format_source("page.html", HTML_LINES, start, end, "en"))
+    assert f"lines {start}–{end} (readable text, without markup)" in english
+
+
+def test_format_source_of_a_pdf_page_says_which_page():
+    lines = [qa.SourceLine(i, i, f"Zeile {i}", 3) for i in range(1, 6)]
+    viewer = ui.format_source("report.pdf", lines, 2, 3, page=3)
+    assert _cited(viewer) == ["2", "3"]
+    assert "report.pdf — Seite 3, Zeilen 2–3 von 5" in _shown(viewer)
+    assert "page 3, lines 2–3 of 5" in _shown(ui.format_source("r.pdf", lines, 2, 3, "en", 3))
+
+
+def test_format_answer_shows_title_and_date_escaped():
+    hostile = qa.Passage(
+        source="page.html",
+        line_start=3,
+        line_end=4,
+        text="Text.",
+        score=1.0,
+        relevance=0.9,
+        title="<script>alert(1)</script> **Titel**",
+        date="2022-01-15",
+    )
+    answer = ui.format_answer([hostile, _passage("Ohne Titel.", (0, 5))])
+    _assert_inert(answer)
+    metas = re.findall(r'<div class="qa-meta">(.*?)</div>', answer)
+    assert [html.unescape(m) for m in metas] == ["<script>alert(1)</script> **Titel** · 2022-01-15"]
+    dated = dataclasses.replace(hostile, title=None, page=3)
+    assert "p3:3-4" in _shown(ui.format_answer([dated]))
+    assert "2022-01-15" in _shown(ui.format_answer([dated]))
 
 
 def test_format_error_is_escaped():

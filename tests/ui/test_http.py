@@ -86,12 +86,17 @@ def _result(output: str) -> list[dict[str, Any]]:
 def _expected(block: str, index: qa.Index) -> list[dict[str, Any]]:
     """What the block's request must answer, from the index itself."""
     payload = json.loads(PAYLOAD.findall(block)[0])
+    names = ("question", "k", "history", "sources", "since", "until")
     if "data" in payload:
-        question, k, history, sources = [*payload["data"], None, None, None][:4]
-    else:
-        question, k = payload["question"], payload.get("k", 5)
-        history, sources = payload.get("history"), payload.get("sources")
-    hits = index.search(question, k, history=history or (), sources=sources)
+        payload = dict(zip(names, payload["data"], strict=False))
+    hits = index.search(
+        payload["question"],
+        payload.get("k", 5),
+        history=payload.get("history") or (),
+        sources=payload.get("sources"),
+        since=payload.get("since"),
+        until=payload.get("until"),
+    )
     return [p.to_dict() for p in hits]
 
 
@@ -102,6 +107,7 @@ def test_the_readme_prints_the_calls():
     assert any("/gradio_api/run/retrieve" in b for b in blocks)
     assert any("/gradio_api/call/retrieve" in b and "$EVENT_ID" in b for b in blocks)
     assert any("/gradio_api/call/v2/retrieve" in b for b in blocks)
+    assert any('"2022-01-01", "2022-12-31"' in b for b in blocks)  # since and until
     assert any("openapi.json" in b for b in _blocks())
     assert len(_login_blocks()) == 1
     assert f"-d username={USER} -d password={PASSWORD}" in _login_blocks()[0]
@@ -133,8 +139,8 @@ def test_openapi_and_info_describe_retrieve(served_mcp, tmp_path):
     assert openapi["openapi"].startswith("3.")
     described = openapi["paths"]["/gradio_api/call/v2/retrieve"]["post"]
     properties = described["requestBody"]["content"]["application/json"]["schema"]["properties"]
-    assert list(properties) == ["question", "k", "history", "sources"]
+    assert list(properties) == ["question", "k", "history", "sources", "since", "until"]
     assert "relevance" in described["description"]
     assert "/gradio_api/call/retrieve/{event_id}" in openapi["paths"]
     parameters = info["named_endpoints"]["/retrieve"]["parameters"]
-    assert [p["parameter_name"] for p in parameters] == ["question", "k", "history", "sources"]
+    assert [p["parameter_name"] for p in parameters] == [*properties]

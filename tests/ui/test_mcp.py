@@ -72,14 +72,27 @@ async def test_the_tools_are_exactly_retrieve_list_sources_and_read_lines(served
     for tool in tools.values():
         assert len(tool.description) > 200, tool.name
     retrieve = tools["retrieve"]
-    for words in ("citation", "relevance", str(qa.MIN_RELEVANCE), "read_lines", "sources"):
+    for words in (
+        "citation",
+        "relevance",
+        str(qa.MIN_RELEVANCE),
+        "read_lines",
+        "sources",
+        "since",
+        "until",
+        "pPAGE",
+        "title",
+        "date",
+    ):
         assert words in retrieve.description
-    assert set(retrieve.inputSchema["properties"]) == {"question", "k", "sources"}
+    assert set(retrieve.inputSchema["properties"]) == {"question", "k", "sources", "since", "until"}
     assert retrieve.inputSchema["required"] == ["question"]
     for name, parameter in retrieve.inputSchema["properties"].items():
         assert len(parameter["description"]) > 20, name
     assert "retrieve" in tools["read_lines"].description
     assert tools["read_lines"].inputSchema["required"] == ["source", "line_start", "line_end"]
+    assert "page" in tools["read_lines"].inputSchema["properties"]
+    assert "PDF" in tools["read_lines"].inputSchema["properties"]["page"]["description"]
     assert tools["list_sources"].inputSchema["properties"] == {}
 
 
@@ -114,13 +127,35 @@ async def test_retrieve_searches_only_the_chosen_sources(served_mcp, seed_index)
     assert "question is empty" in empty
 
 
+async def test_retrieve_searches_only_articles_dated_within_since_and_until(served_mcp, seed_index):
+    dated = {"since": "2022-01-01", "until": "2022-12-31"}
+    expected = seed_index.search(QUESTION, k=3, **dated)
+    assert expected and all(p.date for p in expected)  # one seed is dated: the filter matters
+    async with _session(served_mcp) as session:
+        found = await _call(session, "retrieve", question=QUESTION, k=3, **dated)
+        early = await _call(session, "retrieve", question=QUESTION, until="2021")
+        bad = await _error(session, "retrieve", question=QUESTION, since="bald")
+    assert [row["citation"] for row in found] == [p.citation for p in expected]
+    assert early == []
+    with pytest.raises(ValueError) as message:
+        seed_index.search(QUESTION, since="bald")
+    assert str(message.value) in bad
+
+
 async def test_list_sources_names_every_indexed_article(served_mcp, seed_index):
     async with _session(served_mcp) as session:
         listed = await _call(session, "list_sources")
     assert [row["source"] for row in listed] == list(seed_index.sources)
-    assert [row["passages"] for row in listed] == [
-        seed_index.passage_count(source) for source in seed_index.sources
-    ]
+    for row in listed:
+        info = seed_index.source_info(row["source"])
+        assert row == {
+            "source": info.source,
+            "format": info.format,
+            "title": info.title,
+            "date": info.date,
+            "passages": info.passages,
+        }
+    assert any(row["date"] for row in listed)
 
 
 async def test_read_lines_returns_the_lines_of_an_indexed_article(served_mcp, seed_index):
@@ -140,6 +175,7 @@ async def test_read_lines_returns_the_lines_of_an_indexed_article(served_mcp, se
         )
     assert read == {
         "source": passage.source,
+        "page": None,
         "line_start": start,
         "line_end": end,
         "total_lines": len(lines),
