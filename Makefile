@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 INDEX  ?= .qa-index
 
-.PHONY: install run index test test-fast browser lint bench-quality bench-perf bench-load clean
+.PHONY: install run index test test-fast browser lint bench-quality bench-perf bench-load bench-scale clean
 
 install: $(STAMP)
 
@@ -60,6 +60,10 @@ bench-perf: $(BENCH_STAMP)
 
 bench-load: $(BENCH_STAMP)
 	$(PY) benchmarks/load.py
+
+# Ray builds against local builds (10k passages, real model), and the "Scaling out" table.
+bench-scale: $(BENCH_STAMP)
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf $(INDEX) .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.relevance import MIN_RELEVANCE, NOT_ANSWERED
 from vectorstore import QAError
+from vectorstore.builder import Engine
 
 __all__ = ["main"]
 
@@ -63,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=100,
         help="overlap inside long paragraphs (default: %(default)s)",
+    )
+    index.add_argument(
+        "--engine",
+        choices=[e.value for e in Engine],
+        default=Engine.LOCAL.value,
+        help="read and embed in this process, or on Ray Data (pip install 'qa[ray]'; "
+        "default: %(default)s)",
+    )
+    index.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="with --engine ray: the cluster this machine is a node of, auto or HOST:PORT "
+        "(default: $RAY_ADDRESS, else a local Ray instance for the build)",
     )
 
     ask = sub.add_parser("ask", help="print the passages that answer a question")
@@ -154,14 +169,17 @@ def _index(args: argparse.Namespace) -> None:
         formats=args.formats,
         rebuild=args.rebuild,
         progress=sys.stderr.isatty(),
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
     r = idx.build_report
     assert r is not None
+    ray = f", {r.startup_seconds:.1f} s of it starting Ray" if r.startup_seconds else ""
     print(
         f"{idx.path}: {len(idx.sources)} files, {len(idx)} passages "
         f"({len(r.added)} added, {len(r.changed)} changed, {len(r.removed)} removed, "
         f"{len(r.unchanged)} unchanged, {len(r.skipped)} skipped; "
-        f"{r.embedded} passages embedded in {r.seconds:.1f} s)"
+        f"{r.embedded} passages embedded in {r.seconds:.1f} s{ray})"
     )
 
 

@@ -40,6 +40,7 @@ from vectorstore import (
     get_embedder,
     open_store,
 )
+from vectorstore.builder import Engine
 from vectorstore.chunking import PassageKind
 from vectorstore.lexical import tokenize
 from vectorstore.store import SourceRecord
@@ -290,11 +291,14 @@ class Index:
         formats: Sequence[str] | None = None,
         rebuild: bool = False,
         progress: bool = False,
+        engine: Engine | str = Engine.LOCAL,
+        ray_address: str | None = None,
     ) -> Index:
         """Builds an index over files and folders, or updates it in place.
 
         Only new and changed files are embedded; files that are gone are dropped.
-        The folders already in the index are rescanned too.
+        The folders already in the index are rescanned too. Both engines build the same
+        index.
 
         Args:
             paths: Article files and folders. Folders are searched for ``.txt``, ``.md``,
@@ -309,14 +313,20 @@ class Index:
                 ``pdf``); default all. Indexed files of other formats are dropped.
             rebuild: Start from scratch, ignoring (and replacing) the existing index.
             progress: Show progress bars.
+            engine: ``local`` reads and embeds in this process; ``ray`` on Ray Data (the
+                extra ``qa[ray]``, see ``vectorstore.ray_build``).
+            ray_address: For ``ray``: the cluster to join, ``auto`` or ``HOST:PORT`` (run
+                on a node of it); default ``$RAY_ADDRESS``, else a local Ray instance is
+                started for the build and stopped after it.
 
         Returns:
             The index; ``build_report`` says what changed.
 
         Raises:
             QAError: A subclass naming the problem (missing path, model mismatch,
-                locked index, nothing to index).
-            ValueError: If the chunk sizes are out of range or a format is unknown.
+                locked index, nothing to index, Ray not installed).
+            ValueError: If the chunk sizes are out of range, or a format or the engine is
+                unknown.
         """
         settings = BuildSettings(
             model=model or _default_model(),
@@ -330,7 +340,13 @@ class Index:
                 f"not {chunk_size} and {chunk_overlap}"
             )
         report = build_index(
-            index_dir, [os.fspath(p) for p in paths], settings, rebuild=rebuild, progress=progress
+            index_dir,
+            [os.fspath(p) for p in paths],
+            settings,
+            rebuild=rebuild,
+            progress=progress,
+            engine=engine,
+            ray_address=ray_address,
         )
         index = cls.load(index_dir)
         index.build_report = report

@@ -7,16 +7,24 @@ blocks, chunked, tokenised and embedded in batches as they stream by; deleted fi
 dropped. A passage is embedded with its context (title and heading, see
 ``vectorstore.chunking``) in front; its BM25 terms are those of its own text. The result
 is published as a new generation (see ``vectorstore.store``).
+
+One function, ``read_source``, turns a file into ``Piece``s (passage rows, terms, and the
+texts to embed with their sentence spans) and an ``Article``; ``_Generation`` writes them
+in source order. The local engine reads the files in this process and embeds their
+pieces in batches; the Ray engine (``vectorstore.ray_build``) runs ``read_source`` and the
+embedding on Ray Data and hands the embedded pieces back in source order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +57,33 @@ from vectorstore.store import (
     SourceRecord,
 )
 
-__all__ = ["BuildReport", "BuildSettings", "build_index"]
+__all__ = [
+    "Article",
+    "BuildReport",
+    "BuildSettings",
+    "Engine",
+    "Piece",
+    "build_index",
+    "read_source",
+]
 
 log = logging.getLogger("qa")
 
 _EMBED_BATCH = 256  # passages embedded together while streaming
 _BLOCK_CHARS = 1 << 20  # text decoded and chunked at a time
 _COPY_BYTES = 1 << 24
+
+
+class Engine(StrEnum):
+    """Where new and changed files are read, chunked and embedded.
+
+    Attributes:
+        LOCAL: In this process, streaming large text files in blocks.
+        RAY: On Ray Data (the extra ``qa[ray]``): a local Ray instance or a cluster.
+    """
+
+    LOCAL = "local"
+    RAY = "ray"
 
 
 @dataclass(frozen=True)
@@ -91,6 +119,8 @@ class BuildReport:
         embedded: Number of passages embedded.
         seconds: Wall time of the build.
         published: Whether a new generation was published (False when nothing changed).
+        startup_seconds: Of ``seconds``, the time to start or join Ray (0 for the local
+            engine, and when no file needed embedding).
     """
 
     added: tuple[str, ...] = ()
@@ -101,6 +131,50 @@ class BuildReport:
     embedded: int = 0
     seconds: float = 0.0
     published: bool = False
+    startup_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of one source's readable text, chunked and tokenised, perhaps embedded.
+
+    Attributes:
+        data: The bytes it adds to the source's text in documents.bin.
+        rows: One ``PASSAGE_DTYPE`` row per passage, with source 0 and byte offsets
+            counted from the start of the source's text.
+        terms: Each passage's BM25 terms.
+        texts: What is embedded for each passage (its context in front of its text).
+        spans: Each text's sentence spans, whose vectors the model may pool.
+        vectors: The passages' vectors once embedded, else None.
+        sentence_vectors: Once embedded, each passage's sentence vectors, or None for a
+            model without them.
+    """
+
+    data: bytes
+    rows: np.ndarray
+    terms: list[list[str]]
+    texts: list[str] = field(default_factory=list)
+    spans: list[list[tuple[int, int]]] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    sentence_vectors: list[np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """What a source's record holds beyond its pieces; ``read_source`` yields it last.
+
+    Attributes:
+        sha256: Hash of the bytes read (the file may have changed since it was scanned).
+        title: Its title, if the file says it.
+        date: Its date (ISO), if the file says it.
+        lines: The line map (``LINE_DTYPE``) of an HTML, Markdown or PDF file; None for
+            ``.txt``, whose lines are its own.
+    """
+
+    sha256: str
+    title: str | None
+    date: str | None
+    lines: np.ndarray | None = None
 
 
 class _NpyWriter:
@@ -157,15 +231,17 @@ class _Generation:
     def _flush(self) -> None:
         if self._pending:
             texts, spans = zip(*self._pending, strict=True)
-            vectors, sentences = self._embedder.encode_passages_with_spans(texts, spans)
-            self._vectors.write(vectors)
-            if sentences is None:  # a model without sentence vectors: highlights by words
-                self._sentence_counts.append(np.zeros(len(texts), dtype=np.int64))
-            else:
-                self._sentence_counts.append(np.array([len(a) for a in sentences]))
-                self._sentences.write(np.concatenate(sentences))
-            self.embedded += len(self._pending)
             self._pending = []
+            self._write_vectors(*self._embedder.encode_passages_with_spans(texts, spans))
+
+    def _write_vectors(self, vectors: np.ndarray, sentences: list[np.ndarray] | None) -> None:
+        self._vectors.write(vectors)
+        if sentences is None:  # a model without sentence vectors: highlights by words
+            self._sentence_counts.append(np.zeros(len(vectors), dtype=np.int64))
+        elif sentences:
+            self._sentence_counts.append(np.array([len(a) for a in sentences]))
+            self._sentences.write(np.concatenate(sentences))
+        self.embedded += len(vectors)
 
     def copy(self, old: Snapshot, r: SourceRecord, source: SourceFile) -> None:
         """Carries an unchanged source over from the previous generation.
@@ -195,90 +271,42 @@ class _Generation:
         line_map = old.line_map(r)
         self._add_record(source, r.sha256, r.byte_end - r.byte_start, n, r.title, r.date, line_map)
 
-    def add(self, source: SourceFile) -> None:
-        """Reads, chunks, tokenises and embeds a new or changed source.
+    def add(self, source: SourceFile, parts: Iterable[Piece | Article]) -> None:
+        """Writes a new or changed source from its pieces and article (``read_source``).
+
+        Pieces not yet embedded are queued and embedded in batches.
 
         Raises:
-            SkippedFile: If an HTML, Markdown or PDF file cannot be parsed.
+            SkippedFile: From ``parts``, if the file cannot be read; nothing of it is written.
         """
-        if source.format is Format.TXT:
-            self._add_text(source)
-            return
-        data = source.path.read_bytes()
-        try:
-            document = parse(source.path, data, source.format, source.encoding)
-        except UnreadableFile as exc:
-            raise SkippedFile(f"{source.name}: {exc}") from None
-        chunker = self._chunker()
         size = passages = 0
-        for i, block in enumerate(document.blocks):
-            if i:
-                self._docs.write(b"\n")  # blocks are stored one after the other, as lines
-                size += 1
-            size += self._add_block(block.text, chunker, self.offset + size, _Lines(block))
-            passages += len(self._rows[-1])
-        lines = np.array(
-            [(b.page or 0, *pair) for b in document.blocks for pair in b.lines], dtype=LINE_DTYPE
-        )
-        sha256 = hashlib.sha256(data).hexdigest()
-        self._add_record(source, sha256, size, passages, document.title, document.date, lines)
+        for part in parts:
+            if isinstance(part, Piece):
+                self._add_piece(part)
+                size += len(part.data)
+                passages += len(part.rows)
+                continue
+            if part.sha256 != source.sha256:
+                log.warning("%s changed while it was indexed; run `qa index` again", source.name)
+            self._add_record(source, part.sha256, size, passages, part.title, part.date, part.lines)
 
-    def _chunker(self) -> Chunker:
-        return Chunker(self._settings.chunk_size, self._settings.chunk_overlap)
-
-    def _add_text(self, source: SourceFile) -> None:
-        """Decodes, chunks, tokenises and embeds a ``.txt`` file, block after block.
-
-        One ``Chunker`` reads all its blocks, so the title and heading carry across them.
-        """
-        digest = hashlib.sha256()
-        size = passages = line_base = 0
-        chunker = self._chunker()
-        title = date = None
-        for block in read_text(source, digest, _BLOCK_CHARS):
-            if not size:
-                title, date = txt_metadata(block)
-            size += self._add_block(block, chunker, self.offset + size, _Lines(None, line_base))
-            passages += len(self._rows[-1])
-            line_base += block.count("\n")
-        if digest.hexdigest() != source.sha256:
-            log.warning("%s changed while it was indexed; run `qa index` again", source.name)
-        self._add_record(source, digest.hexdigest(), size, passages, title, date)
-
-    def _add_block(self, block: str, chunker: Chunker, byte_pos: int, lines: _Lines) -> int:
-        """Chunks, tokenises and queues for embedding one block of readable text.
-
-        Args:
-            block: The text.
-            chunker: The article's chunker.
-            byte_pos: Where the block starts in documents.bin.
-            lines: Maps the block's lines to the lines cited.
-
-        Returns:
-            The number of bytes written to documents.bin.
-        """
-        chunks = chunker.chunk(block)
-        data = block.encode("utf-8")
-        rows = np.zeros(len(chunks), dtype=PASSAGE_DTYPE)
-        char_pos = 0
-        for i, c in enumerate(chunks):
-            byte_pos += len(block[char_pos : c.start].encode("utf-8"))
-            char_pos = c.start
-            text = block[c.start : c.end]
-            end = byte_pos + len(text.encode("utf-8"))
-            rows[i] = (len(self.records), *lines.cite(c), byte_pos, end, c.kind, lines.page)
-            terms = self._term_ids(tokenize(text))
-            self._tokens.append(terms)
-            self._lengths.append(np.array([len(terms)]))
-            embedded, at = embedding_text(text, c.context)
-            spans = [(at + a, at + b) for a, b in sentence_spans(text)]
-            self._pending.append((embedded, spans))
+    def _add_piece(self, piece: Piece) -> None:
+        rows = piece.rows.copy()
+        rows["source"] = len(self.records)
+        rows["byte_start"] += self.offset
+        rows["byte_end"] += self.offset
         self._rows.append(rows)
-        self._docs.write(data)
-        self._bar.update(len(data))
-        if len(self._pending) >= _EMBED_BATCH:
-            self._flush()
-        return len(data)
+        self._tokens.append(self._term_ids([t for terms in piece.terms for t in terms]))
+        self._lengths.append(np.array([len(terms) for terms in piece.terms], dtype=np.int64))
+        self._docs.write(piece.data)
+        self._bar.update(len(piece.data))
+        if piece.vectors is None:
+            self._pending.extend(zip(piece.texts, piece.spans, strict=True))
+            if len(self._pending) >= _EMBED_BATCH:
+                self._flush()
+        else:
+            self._flush()  # vectors stay in row order
+            self._write_vectors(piece.vectors, piece.sentence_vectors)
 
     def _add_record(
         self,
@@ -364,6 +392,83 @@ class _Lines:
         return lines[chunk.line_start - 1][0], lines[chunk.line_end - 1][1]
 
 
+def read_source(source: SourceFile, settings: BuildSettings) -> Iterator[Piece | Article]:
+    """Reads, chunks and tokenises a new or changed source; both engines run this.
+
+    A ``.txt`` file is decoded in paragraph-aligned blocks, one piece each, so that memory
+    stays bounded; one ``Chunker`` reads all its blocks, so the title and heading carry
+    across them. An HTML, Markdown or PDF file is parsed whole, one piece a block (a PDF
+    page); its blocks are stored one after the other, as lines.
+
+    Args:
+        source: The scanned file.
+        settings: The chunking.
+
+    Yields:
+        Its pieces, not embedded, then its ``Article``.
+
+    Raises:
+        SkippedFile: If an HTML, Markdown or PDF file cannot be parsed (before any piece).
+    """
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    size = 0
+    if source.format is Format.TXT:
+        digest = hashlib.sha256()
+        line_base = 0
+        title = date = None
+        for block in read_text(source, digest, _BLOCK_CHARS):
+            if not size:
+                title, date = txt_metadata(block)
+            piece = _piece(block, chunker, size, _Lines(None, line_base))
+            size += len(piece.data)
+            line_base += block.count("\n")
+            yield piece
+        yield Article(digest.hexdigest(), title, date)
+        return
+    data = source.path.read_bytes()
+    try:
+        document = parse(source.path, data, source.format, source.encoding)
+    except UnreadableFile as exc:
+        raise SkippedFile(f"{source.name}: {exc}") from None
+    for i, block in enumerate(document.blocks):
+        piece = _piece(block.text, chunker, size, _Lines(block), b"\n" if i else b"")
+        size += len(piece.data)
+        yield piece
+    lines = np.array(
+        [(b.page or 0, *pair) for b in document.blocks for pair in b.lines], dtype=LINE_DTYPE
+    )
+    yield Article(hashlib.sha256(data).hexdigest(), document.title, document.date, lines)
+
+
+def _piece(
+    block: str, chunker: Chunker, start: int, lines: _Lines, separator: bytes = b""
+) -> Piece:
+    """Chunks and tokenises one block of readable text.
+
+    Args:
+        block: The text.
+        chunker: The article's chunker.
+        start: Where the piece starts in the source's text, in bytes.
+        lines: Maps the block's lines to the lines cited.
+        separator: Bytes stored in front of the block.
+    """
+    chunks = chunker.chunk(block)
+    rows = np.zeros(len(chunks), dtype=PASSAGE_DTYPE)
+    terms, texts, spans = [], [], []
+    byte_pos, char_pos = start + len(separator), 0
+    for i, c in enumerate(chunks):
+        byte_pos += len(block[char_pos : c.start].encode("utf-8"))
+        char_pos = c.start
+        text = block[c.start : c.end]
+        end = byte_pos + len(text.encode("utf-8"))
+        rows[i] = (0, *lines.cite(c), byte_pos, end, c.kind, lines.page)
+        terms.append(tokenize(text))
+        embedded, at = embedding_text(text, c.context)
+        texts.append(embedded)
+        spans.append([(at + a, at + b) for a, b in sentence_spans(text)])
+    return Piece(separator + block.encode("utf-8"), rows, terms, texts, spans)
+
+
 def _open_previous(store: Store, settings: BuildSettings, rebuild: bool) -> Snapshot | None:
     if rebuild or not store.exists():
         return None
@@ -400,6 +505,25 @@ def _roots(given: list[str], old: Snapshot | None) -> tuple[str, ...]:
     return roots
 
 
+@contextlib.contextmanager
+def _new_parts(
+    engine: Engine, sources: list[SourceFile], settings: BuildSettings, ray_address: str | None
+) -> Iterator[tuple[Iterator[Iterable[Piece | Article]], float]]:
+    """Reads, chunks and embeds the new and changed sources with the engine.
+
+    Yields:
+        The parts of each source (see ``read_source``), in order; and the seconds it took
+        to start or join Ray.
+    """
+    if engine is Engine.LOCAL or not sources:
+        yield (read_source(s, settings) for s in sources), 0.0
+        return
+    from vectorstore.ray_build import ray_parts
+
+    with ray_parts(sources, settings, ray_address) as parts:
+        yield parts
+
+
 def build_index(
     index_dir: str | os.PathLike[str],
     roots: Sequence[str] = (),
@@ -407,11 +531,15 @@ def build_index(
     *,
     rebuild: bool = False,
     progress: bool = False,
+    engine: Engine | str = Engine.LOCAL,
+    ray_address: str | None = None,
 ) -> BuildReport:
     """Builds the index, or brings it up to date with the files under its corpus paths.
 
     The corpus is ``roots`` plus the paths the index already covers (unless
     ``rebuild``). A recorded path that no longer exists is dropped with a warning.
+    Either engine gives the same index; only new and changed files are read and
+    embedded by it, unchanged ones are copied from the previous generation.
 
     Args:
         index_dir: The index location: a folder, or ``milvus:…`` (see
@@ -420,6 +548,10 @@ def build_index(
         settings: Model and chunking; defaults to ``BuildSettings()``.
         rebuild: Ignore the existing index (even a damaged one) and embed everything.
         progress: Show progress bars.
+        engine: Read, chunk and embed in this process, or on Ray (``vectorstore.ray_build``).
+        ray_address: For the Ray engine: the cluster to join, ``auto`` or ``HOST:PORT``
+            (default ``$RAY_ADDRESS``); without one, a local Ray instance is started for
+            the build.
 
     Returns:
         What changed.
@@ -428,9 +560,17 @@ def build_index(
         SourceError: If a given path does not exist or no article can be indexed.
         IndexMismatchError: If the existing index uses another model (without rebuild).
         IndexLockedError: If another process is writing the index.
+        QAError: If the Ray engine is asked for and ``ray`` is not installed, or
+            ``ray_address`` is a Ray Client address (``ray://``).
+        ValueError: If the engine is unknown.
     """
     settings = settings or BuildSettings()
     started = time.perf_counter()
+    engine = Engine(engine)
+    if engine is Engine.RAY:
+        from vectorstore.ray_build import ray_address as check_address
+
+        ray_address = check_address(ray_address)
     index = open_store(index_dir)
     given = [str(r) for r in roots]
     for root in given:
@@ -468,24 +608,29 @@ def build_index(
             and (set(roots) == set(old.manifest.roots))
         ):
             return replace(report, seconds=time.perf_counter() - started)
-        embedder = get_embedder(settings.model)
+        embedder = get_embedder(settings.model)  # loaded here too: fails before Ray starts
         tmp = index.new_generation()
-        new_bytes = sum(s.size for s in scanned if s.name not in reuse)
+        new = [s for s in scanned if s.name not in reuse]
         with tqdm(
-            total=new_bytes, desc="indexing", unit="B", unit_scale=True, disable=not progress
+            total=sum(s.size for s in new),
+            desc="indexing",
+            unit="B",
+            unit_scale=True,
+            disable=not progress,
         ) as bar:
             generation = _Generation(tmp, embedder, settings, bar)
             unreadable = []
-            for s in scanned:
-                if s.name in reuse:
-                    assert old is not None
-                    generation.copy(old, reuse[s.name], s)
-                    continue
-                try:
-                    generation.add(s)
-                except SkippedFile as exc:
-                    log.warning("skipped %s", exc)
-                    unreadable.append((s.name, str(exc)))
+            with _new_parts(engine, new, settings, ray_address) as (parts, startup):
+                for s in scanned:
+                    if s.name in reuse:
+                        assert old is not None
+                        generation.copy(old, reuse[s.name], s)
+                        continue
+                    try:
+                        generation.add(s, next(parts))
+                    except SkippedFile as exc:
+                        log.warning("skipped %s", exc)
+                        unreadable.append((s.name, str(exc)))
             if not generation.records:
                 raise SourceError(f"no articles to index under {', '.join(roots)}")
             kind = generation.finish()
@@ -512,4 +657,5 @@ def build_index(
             embedded=generation.embedded,
             seconds=time.perf_counter() - started,
             published=True,
+            startup_seconds=startup,
         )
