@@ -493,14 +493,14 @@ class IndexDir(Store):
                 ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
+            for stale in self.path.glob("gen-*.tmp"):  # left by a killed writer
+                shutil.rmtree(stale, ignore_errors=True)
             yield
         finally:
             os.close(fd)
 
     def new_generation(self) -> Path:
         """Creates an empty folder for a generation being written (call under the lock)."""
-        for stale in self.path.glob("gen-*.tmp"):
-            shutil.rmtree(stale, ignore_errors=True)
         tmp = self.path / f"gen-{time.time_ns()}-{os.getpid()}.tmp"
         tmp.mkdir(parents=True)
         return tmp
