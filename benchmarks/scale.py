@@ -547,6 +547,14 @@ def report_builds(results: dict[str, Any]) -> str:
     actor = sum(v for k, v in cpu.items() if k.startswith("ray::MapWorker"))
     rest = sum(cpu.values()) - actor
     label, ratio = _LABELS.get(small_name, small_name), big["ratio_without_startup"]
+    spread = "; ".join(
+        f"{e} "
+        + ", ".join(
+            f"{r['passages_per_s_without_startup']:.1f}/s (load {r['loadavg_1m_at_start']})"
+            for r in big["runs"][e]
+        )
+        for e in ENGINES
+    )
     return f"""All figures measured. Each build is `qa.Index.build(..., rebuild=True)` with the
 default model in a fresh process ({where}), local and Ray
 taking turns; medians over the rounds. Ray's start-up (a local instance: `ray.init` with
@@ -562,7 +570,8 @@ other work on the machine disturbs less than wall time (`scale.json` has it by p
 {ratios}{quality}
 
 Target: on the largest corpus, a Ray build reaches at least {TARGET_RATIO}× the local
-passages/s, start-up apart: {ratio:.2f}×, {verdict}. Besides its start-up, a Ray build
+passages/s, start-up apart: {ratio:.2f}×, {verdict}. Each run there, start-up apart, with
+the 1-minute load average at its start: {spread}. Besides its start-up, a Ray build
 pays a fixed cost that a small corpus feels: on {label} it took {fixed:.0f} s longer than
 the local build (starting the task worker and the embedding actor, loading the model in
 it). Of the Ray build's CPU seconds on the largest corpus, the embedding actor took

@@ -38,7 +38,6 @@ import logging
 import os
 import pickle
 import secrets
-import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -59,14 +58,14 @@ _INSTALL = "the Ray engine needs Ray Data: pip install 'qa[ray]'"
 _OBJECT_STORE_BYTES = 256 << 20  # a local instance's object store (Ray's default: 30% of RAM)
 _ACTOR_CPUS = 0.5  # reserved per embedding actor; its model uses every core of its node
 _PIECES_PER_BATCH = 8  # pieces (up to 1 MiB of text each) an actor embeds per call
-# For a local instance: a token for this build only (auth stays on without writing
-# ~/.ray/auth_token); Ray's loopback mode, in which every process binds 127.0.0.1 (Ray
-# reads it when it is imported; it is named for the platforms where it is the default);
-# workers at the priority of a local build (Ray's default niceness is 15); and no usage
-# statistics sent (Ray's default is to send them).
+# For a local instance: a token of this process's own (auth stays on without writing
+# ~/.ray/auth_token; one per process, as Ray keeps the first it reads); Ray's loopback
+# mode, in which every process binds 127.0.0.1 (Ray reads it when it is imported; it is
+# named for the platforms where it is the default); workers at the priority of a local
+# build (Ray's default niceness is 15); and no usage statistics sent (sent by default).
 _LOCAL_ENVIRONMENT = {
     "RAY_AUTH_MODE": "token",
-    "RAY_AUTH_TOKEN": "",  # made per build
+    "RAY_AUTH_TOKEN": secrets.token_hex(32),
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "RAY_worker_niceness": "0",
     "RAY_USAGE_STATS_ENABLED": "0",
@@ -148,7 +147,7 @@ def _ray(address: str | None) -> Iterator[tuple[Any, float]]:
         process already has is used as it is, and left open.
     """
     started = time.perf_counter()
-    with _local_environment(address is None and "ray" not in sys.modules):
+    with _local_environment(address is None):
         try:
             import ray
             import ray.data
@@ -158,8 +157,6 @@ def _ray(address: str | None) -> Iterator[tuple[Any, float]]:
             yield ray, 0.0
             return
         if address is None:
-            if os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") != "0":
-                log.warning("Ray's loopback mode is off: its ports listen on every interface")
             cpus = os.cpu_count() or 1
             ray.init(
                 num_cpus=cpus,
@@ -167,7 +164,10 @@ def _ray(address: str | None) -> Iterator[tuple[Any, float]]:
                 include_dashboard=False,
                 _node_ip_address="127.0.0.1",
             )
-            what = f"started a local Ray instance on 127.0.0.1 ({cpus} CPUs, "
+            host = ray.util.get_node_ip_address()
+            if host != "127.0.0.1":  # ray was imported before, outside loopback mode
+                log.warning("Ray's ports listen on every interface (this node is %s)", host)
+            what = f"started a local Ray instance on {host} ({cpus} CPUs, "
             what += f"{_OBJECT_STORE_BYTES >> 20} MiB object store)"
         else:
             ray.init(address=address)
@@ -188,7 +188,7 @@ def _local_environment(local: bool) -> Iterator[None]:
         return
     saved = {name: os.environ.get(name) for name in _LOCAL_ENVIRONMENT}
     for name, value in _LOCAL_ENVIRONMENT.items():
-        os.environ.setdefault(name, value or secrets.token_hex(32))
+        os.environ.setdefault(name, value)
     try:
         yield
     finally:
