@@ -51,8 +51,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
-import errno
-import fcntl
 import hashlib
 import itertools
 import json
@@ -108,6 +106,7 @@ from vectorstore.store import (
     Manifest,
     Snapshot,
     SourceRecord,
+    writer_lock,
 )
 
 __all__ = [
@@ -767,24 +766,8 @@ class MilvusStore(Store):
                 yield
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                raise IndexLockedError(
-                    f"another process (pid {holder}) is writing the index at {self.location}; "
-                    "wait for it to finish and try again"
-                ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        with writer_lock(self.path.with_name(self.path.name + ".lock"), self.location):
             yield
-        finally:
-            os.close(fd)
 
     @contextlib.contextmanager
     def _server_lock(self) -> Iterator[None]:

@@ -327,6 +327,36 @@ class Snapshot(Reader):
         return self._documents[start:end]
 
 
+@contextlib.contextmanager
+def writer_lock(path: Path, location: object) -> Iterator[None]:
+    """Holds an exclusive ``flock`` on ``path``, with the holder's pid written in it.
+
+    Args:
+        path: The lock file (created if missing).
+        location: The index location, for the message.
+
+    Raises:
+        IndexLockedError: If another process holds it.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise IndexLockedError(
+                f"another process (pid {holder}) is writing the index at {location}; "
+                "wait for it to finish and try again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _lease(gen: Path) -> Any:
     """Opens a generation's manifest with a shared lock: writers leave the generation be.
 
@@ -479,25 +509,10 @@ class IndexDir(Store):
             IndexLockedError: If another process holds it.
         """
         self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                raise IndexLockedError(
-                    f"another process (pid {holder}) is writing the index at {self.path}; "
-                    "wait for it to finish and try again"
-                ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        with writer_lock(self.path / _LOCK, self.path):
             for stale in self.path.glob("gen-*.tmp"):  # left by a killed writer
                 shutil.rmtree(stale, ignore_errors=True)
             yield
-        finally:
-            os.close(fd)
 
     def new_generation(self) -> Path:
         """Creates an empty folder for a generation being written (call under the lock)."""
