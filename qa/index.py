@@ -410,8 +410,8 @@ class Index:
     def update(self, paths: Sequence[str | os.PathLike[str]] = ()) -> BuildReport:
         """Adds files and folders to this index, or rescans its own, and loads the result.
 
-        Like ``build``, with the model and chunking the index was built with, so only new
-        and changed files are embedded. Safe while other threads search.
+        Like ``build``, with the model, chunking and formats the index was built with, so
+        only new and changed files are embedded. Safe while other threads search.
 
         Args:
             paths: Files and folders to add; the folders already indexed are rescanned.
@@ -427,6 +427,7 @@ class Index:
             model=manifest.model,
             chunk_size=manifest.chunk_size,
             chunk_overlap=manifest.chunk_overlap,
+            formats=manifest.formats,
         )
         report = build_index(self._store.location, [os.fspath(p) for p in paths], settings)
         self.refresh()

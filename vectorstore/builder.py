@@ -645,6 +645,7 @@ def build_index(
                 roots=roots,
                 sources=tuple(generation.records),
                 passage_count=generation.passages,
+                formats=settings.formats,
             ),
         )
         gone = {name for name, _ in unreadable}

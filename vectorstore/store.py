@@ -59,6 +59,7 @@ from vectorstore.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from vectorstore.formats import Format
 from vectorstore.lexical import LexicalIndex
 from vectorstore.moments import Moments
 from vectorstore.rows import ByteFile, RowFile
@@ -141,7 +142,10 @@ class SourceRecord:
 
 @dataclass(frozen=True)
 class Manifest:
-    """What a generation holds and how it was made."""
+    """What a generation holds and how it was made.
+
+    ``formats`` are the formats the build took from folders; ``Index.update`` keeps them.
+    """
 
     model: str
     dim: int
@@ -153,6 +157,7 @@ class Manifest:
     passage_count: int
     format_version: int = FORMAT_VERSION
     files: Mapping[str, int] = field(default_factory=dict)
+    formats: tuple[Format, ...] = tuple(Format)
 
     def to_json(self) -> str:
         """Serialises the manifest."""
@@ -187,6 +192,8 @@ class Manifest:
                 sources=tuple(SourceRecord(**s) for s in data["sources"]),
                 passage_count=int(data["passage_count"]),
                 files={str(k): int(v) for k, v in data["files"].items()},
+                # Indexes written before the formats were recorded took them all.
+                formats=tuple(Format(f) for f in data.get("formats", tuple(Format))),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"the manifest is malformed ({exc})") from exc

@@ -146,6 +146,17 @@ def test_formats_can_be_restricted_and_updates_keep_line_maps(archive, tmp_path:
         write(corpus / "plain.txt", "Ein Artikel ohne Datum über den Hafen von Hamburg.\n")
 
 
+def test_an_update_keeps_the_formats_the_index_was_built_with(archive, tmp_path: Path) -> None:
+    corpus, _ = archive
+    qa.Index.build([corpus], tmp_path / "index", formats=["txt", "md"])
+    idx = qa.Index.load(tmp_path / "index")  # the formats come from the index itself
+    before = set(idx.sources)
+    report = idx.update()
+    assert report.added == () and report.removed == () and not report.published
+    assert set(idx.sources) == before
+    assert {Path(s).suffix for s in idx.sources} == {".txt", ".md"}
+
+
 def test_read_lines_returns_the_readable_text_a_citation_names(archive) -> None:
     corpus, idx = archive
     name = f"{corpus}/news.html"
