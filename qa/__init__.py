@@ -7,6 +7,7 @@ Example:
     ...     print(p.citation, p.highlight)
 """
 
+from qa.articles import ARTICLE_SUFFIXES, check_article
 from qa.conversation import MAX_HISTORY_TURNS
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
@@ -25,6 +26,7 @@ from vectorstore import (
 )
 
 __all__ = [
+    "ARTICLE_SUFFIXES",
     "DEFAULT_INDEX_DIR",
     "DEFAULT_MODEL",
     "MAX_HISTORY_TURNS",
@@ -43,5 +45,6 @@ __all__ = [
     "SourceError",
     "SourceInfo",
     "SourceLine",
+    "check_article",
     "retrieve",
 ]

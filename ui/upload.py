@@ -6,8 +6,7 @@ the index it serves (``Index.update([DIR])``). A file is accepted only if
 - its name, once sanitised (:func:`safe_name`), ends in a supported suffix;
 - it is at most the size limit;
 - its content is what its suffix says and can be read: the same checks the index build
-  makes (``vectorstore.sources.scan`` and, for Markdown, HTML and PDF,
-  ``vectorstore.formats.parse``), run on a hidden copy inside ``DIR`` that no build reads;
+  makes (``qa.check_article``), run on a hidden copy inside ``DIR`` that no build reads;
 - and the build then indexes it.
 
 A file refused at any step does not stay in ``DIR``. An accepted one gets a name of its
@@ -33,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import qa
-from vectorstore.formats import SUFFIXES, Format, UnreadableFile, parse
-from vectorstore.sources import SkippedFile, scan
 
 __all__ = [
     "ALLOWED_SUFFIXES",
@@ -48,7 +45,7 @@ __all__ = [
 
 _log = logging.getLogger("qa")
 
-ALLOWED_SUFFIXES = tuple(SUFFIXES)  # .txt .md .markdown .html .htm .pdf
+ALLOWED_SUFFIXES = qa.ARTICLE_SUFFIXES  # .txt .md .markdown .html .htm .pdf
 DEFAULT_MAX_UPLOAD_MB = 20
 MAX_NAME_BYTES = 120  # a saved name's UTF-8 length, leaving room for " (n)" in 255 bytes
 _FALLBACK_NAME = "upload"
@@ -172,7 +169,7 @@ class Uploads:
     def _save(self, path: Path, name: str, folder: Path) -> Outcome:
         """Checks one file and saves it in ``folder``, under ``name`` or a free variant."""
         suffix = Path(name).suffix
-        if suffix not in SUFFIXES:
+        if suffix not in ALLOWED_SUFFIXES:
             return Outcome(name, refusal=Refusal.TYPE)
         copy = None
         try:
@@ -230,13 +227,9 @@ class Uploads:
 def _unreadable(name: str, path: Path) -> str | None:
     """Why the index build would skip the file, in its words; None if it would not."""
     try:
-        source = scan(name, path)
-        if source.format is not Format.TXT:  # text is taken as it is; the others parsed
-            parse(path, path.read_bytes(), source.format, source.encoding)
-    except SkippedFile as exc:
+        qa.check_article(path, name)
+    except qa.SourceError as exc:
         return str(exc)
-    except UnreadableFile as exc:
-        return f"{name}: {exc}"
     return None
 
 

@@ -35,7 +35,7 @@ from vectorstore.chunking import Chunk, Chunker, embedding_text
 from vectorstore.dense import DenseKind, create_dense
 from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
-from vectorstore.formats import Block, Format, UnreadableFile, parse, txt_metadata
+from vectorstore.formats import Block, Document, Format, UnreadableFile, parse, txt_metadata
 from vectorstore.lexical import LexicalIndex, tokenize
 from vectorstore.moments import Moments
 from vectorstore.sentences import sentence_spans
@@ -64,6 +64,7 @@ __all__ = [
     "Engine",
     "Piece",
     "build_index",
+    "check_source",
     "read_source",
 ]
 
@@ -426,10 +427,7 @@ def read_source(source: SourceFile, settings: BuildSettings) -> Iterator[Piece |
         yield Article(digest.hexdigest(), title, date)
         return
     data = source.path.read_bytes()
-    try:
-        document = parse(source.path, data, source.format, source.encoding)
-    except UnreadableFile as exc:
-        raise SkippedFile(f"{source.name}: {exc}") from None
+    document = _parse(source, data)
     for i, block in enumerate(document.blocks):
         piece = _piece(block.text, chunker, size, _Lines(block), b"\n" if i else b"")
         size += len(piece.data)
@@ -438,6 +436,33 @@ def read_source(source: SourceFile, settings: BuildSettings) -> Iterator[Piece |
         [(b.page or 0, *pair) for b in document.blocks for pair in b.lines], dtype=LINE_DTYPE
     )
     yield Article(hashlib.sha256(data).hexdigest(), document.title, document.date, lines)
+
+
+def _parse(source: SourceFile, data: bytes) -> Document:
+    """Parses an HTML, Markdown or PDF source from its bytes.
+
+    Raises:
+        SkippedFile: If it cannot be parsed, naming the source and the reason.
+    """
+    try:
+        return parse(source.path, data, source.format, source.encoding)
+    except UnreadableFile as exc:
+        raise SkippedFile(f"{source.name}: {exc}") from None
+
+
+def check_source(name: str, path: Path) -> None:
+    """Checks that a build would index a file, as it reads it (e.g. an upload).
+
+    Args:
+        name: The source name, for messages.
+        path: The file; its suffix says its format.
+
+    Raises:
+        SkippedFile: If a build would skip the file, with the reason it would give.
+    """
+    source = scan(name, path)
+    if source.format is not Format.TXT:  # text is taken as it is; the others are parsed
+        _parse(source, path.read_bytes())
 
 
 def _piece(

@@ -157,6 +157,23 @@ def test_an_update_keeps_the_formats_the_index_was_built_with(archive, tmp_path:
     assert {Path(s).suffix for s in idx.sources} == {".txt", ".md"}
 
 
+def test_check_article_gives_the_reason_a_build_would_skip_a_file(
+    chromium_pdf: tuple[bytes, set[str]], tmp_path: Path
+) -> None:
+    data, _ = chromium_pdf
+    assert set(qa.ARTICLE_SUFFIXES) == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+    write(tmp_path / "streik.md", MARKDOWN)
+    write(tmp_path / "bericht.pdf", data)
+    qa.check_article(tmp_path / "streik.md")
+    qa.check_article(tmp_path / "bericht.pdf")
+    write(tmp_path / "kaputt.pdf", data[: len(data) // 2])
+    with pytest.raises(qa.SourceError, match=r"^upload\.pdf: a truncated PDF"):
+        qa.check_article(tmp_path / "kaputt.pdf", "upload.pdf")
+    write(tmp_path / "seite.txt", "<!DOCTYPE html><html><body><p>Kein Text</p></body></html>\n")
+    with pytest.raises(qa.SourceError, match=r"seite\.txt.*HTML"):
+        qa.check_article(tmp_path / "seite.txt")
+
+
 def test_read_lines_returns_the_readable_text_a_citation_names(archive) -> None:
     corpus, idx = archive
     name = f"{corpus}/news.html"
