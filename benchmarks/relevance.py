@@ -362,8 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "How well each piece of evidence on the first passage tells answerable questions from "
         "unanswerable ones (AUC: the chance that an answerable question's first passage "
         "scores higher than an unanswerable one's; 0.5 = no better than chance). Relevance "
-        "uses coverage and cosine_z; on the seeds, no evidence separates the two groups, "
-        "which is why no threshold meets the on-topic target:",
+        f"combines {', '.join(model.FEATURES)}; on the seeds, no evidence separates the two "
+        "groups, which is why no threshold meets the on-topic target:",
         "",
         *separability(
             {

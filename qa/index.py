@@ -26,7 +26,14 @@ from qa.query import (
     check_sources,
     match_sources,
 )
-from qa.relevance import BACKGROUND_PASSAGES, FEATURES, background, coverage, relevance
+from qa.relevance import (
+    BACKGROUND_PASSAGES,
+    FEATURES,
+    background,
+    coverage,
+    cross_lingual,
+    relevance,
+)
 from vectorstore import (
     DEFAULT_MODEL,
     BuildReport,
@@ -728,7 +735,11 @@ class Index:
         terms = [snapshot.passage_terms(int(r)) for r in rows]
         reference = generation.reference if background is None else _spread(snapshot, background)
         return np.column_stack(
-            [[coverage(idf, query.weights, t) for t in terms], reference.z(query.vector, cosines)]
+            [
+                [coverage(idf, query.weights, t) for t in terms],
+                reference.z(query.vector, cosines),
+                [cross_lingual(query.text, snapshot.passage_text(int(r))) for r in rows],
+            ]
         ).reshape(-1, len(FEATURES))
 
     def _passages(

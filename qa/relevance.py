@@ -5,6 +5,8 @@ candidates), so they say nothing across questions. Relevance is a logistic model
 evidence that does not depend on the other candidates:
 
 - coverage: how much of the question's term weight (IDF) the passage holds;
+- whether the question and the passage are in different languages (an English question
+  over a German article shares few of its words, so coverage says less);
 - how far the passage's cosine stands above the question's cosines to the corpus, in
   standard deviations (some questions are close to everything). The corpus's spread is
   shrunk toward a fixed background's, the passages of the calibration articles, weighted
@@ -22,10 +24,12 @@ trade-off curve of the threshold is in benchmarks/RESULTS.md ("Relevance").
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
 from vectorstore import Moments
 
@@ -36,23 +40,58 @@ __all__ = [
     "NOT_ANSWERED",
     "background",
     "coverage",
+    "cross_lingual",
+    "language",
     "relevance",
 ]
 
-FEATURES = ("coverage", "cosine_z")
+FEATURES = ("coverage", "cosine_z", "cross_lingual")
 BACKGROUND_PASSAGES = 300  # the background counts as this many passages of the corpus
 BACKGROUNDS = Path(__file__).resolve().parent / "backgrounds"
 # Fitted by benchmarks/relevance.py (see its section in benchmarks/RESULTS.md).
-_BIAS = -7.767
-_WEIGHTS = np.array([6.242, 1.060])
+_BIAS = -7.987
+_WEIGHTS = np.array([6.923, 1.034, 1.649])
 # The threshold below which an answer's best passage is taken as "no article answers":
 # chosen there to tell answerable from off-topic calibration questions best.
-MIN_RELEVANCE = 0.07
+MIN_RELEVANCE = 0.08
 # What qa says when an answer's best passage is below MIN_RELEVANCE.
 NOT_ANSWERED = (
     "the indexed articles do not seem to answer this question; "
     "the passages below are only the closest candidates"
 )
+
+
+# Function words of each language that the other's lacks ("die", "was" and "in" are in
+# both). bm25s's English list is short, so question words and auxiliaries are added.
+_ENGLISH = frozenset(STOPWORDS_EN) | {
+    *("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many"),
+    *("much", "did", "does", "do", "has", "have", "had", "been", "were", "are", "from"),
+    *("about", "after", "before", "would", "could", "should", "can", "its", "his", "her"),
+    *("their", "than"),
+}
+_FUNCTION_WORDS = {
+    "de": frozenset(STOPWORDS_GERMAN) - _ENGLISH,
+    "en": _ENGLISH - frozenset(STOPWORDS_GERMAN),
+}
+_WORD = re.compile(r"\w+")
+
+
+def language(text: str) -> str | None:
+    """Returns the language whose function words ``text`` uses most ("de" or "en").
+
+    None when it uses none of either, or as many of each: a text in another language, or
+    too short to tell.
+    """
+    words = _WORD.findall(text.lower())
+    counts = {lang: sum(w in common for w in words) for lang, common in _FUNCTION_WORDS.items()}
+    (first, most), (_, second) = sorted(counts.items(), key=lambda item: -item[1])
+    return first if most > second else None
+
+
+def cross_lingual(question: str, passage: str) -> float:
+    """Returns 1.0 if the question and the passage are told apart as different languages."""
+    asked, written = language(question), language(passage)
+    return float(asked is not None and written is not None and asked != written)
 
 
 @functools.cache

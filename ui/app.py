@@ -809,8 +809,8 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
         text of those lines), highlight (the sentence that answers best), title and date
         of the article (ISO, or null), relevance and score. relevance (0 to 1) estimates
         the chance that the passage answers the question and is comparable across
-        questions: when even the first passage is below 0.07, the articles do not seem to
-        answer the question, so say that rather than answer from the passages. score only
+        questions: when even the first passage is below {min_relevance}, the articles do not
+        seem to answer the question, so say that rather than answer from the passages. score only
         orders the passages of one answer. Each call stands alone: name who or what a
         follow-up question is about. To read the lines around a passage, call read_lines;
         to search only some articles, pass sources; only some dates, since and/or until
@@ -829,6 +829,9 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
             raise _tool_error(exc) from None
         found = [{**p.to_dict(), "citation": p.citation} for p in passages]
         return json.dumps(found, ensure_ascii=False)
+
+    # The description names the threshold qa has (qa.MIN_RELEVANCE), whatever it is.
+    retrieve.__doc__ = (retrieve.__doc__ or "").format(min_relevance=qa.MIN_RELEVANCE)
 
     def list_sources() -> str:
         """Lists the indexed articles, sorted by name, with their format, title and date.

@@ -6,6 +6,7 @@ import pytest
 
 import qa
 from qa.conversation import dependence
+from qa.relevance import cross_lingual, language
 
 Q1 = "Wen hat Putin zur Wahl beglückwünscht?"
 SEED_000 = "seeds/000_4e643a41be3c1e52.txt"
@@ -109,3 +110,30 @@ def test_a_question_no_article_answers_falls_below_the_threshold(seed_index: qa.
         seed_index.search("Wer hat die Fußball-WM 2014 gewonnen?", min_relevance=qa.MIN_RELEVANCE)
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Wie viele Männer wurden entsandt?", "de"),
+        ("Was ist Sepsis?", "de"),  # "was" is English too: it does not count
+        ("How many men were sent?", "en"),
+        ("And when was that?", "en"),
+        ("Putin?", None),
+        ("", None),
+    ],
+)
+def test_language_is_told_from_function_words(text: str, expected: str | None) -> None:
+    assert language(text) == expected
+
+
+def test_english_questions_over_german_articles_keep_their_answer(seed_index: qa.Index) -> None:
+    german = "Der Kreml hat die Teilmobilmachung angekündigt."
+    assert cross_lingual("How many reservists are called up?", german) == 1.0
+    assert cross_lingual("Wie viele Reservisten?", german) == 0.0
+    assert cross_lingual("Putin?", german) == 0.0  # too short to tell: no evidence
+    hits = seed_index.search("How many reservists does the partial mobilisation cover?", k=3)
+    assert hits[0].source.endswith("003_2a0abf6ffe095541.txt") and hits[0].line_start == 1
+    assert hits[0].relevance >= qa.MIN_RELEVANCE
+    off_topic = seed_index.search("Who won the 2014 football World Cup?", k=3)
+    assert off_topic[0].relevance < qa.MIN_RELEVANCE
