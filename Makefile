@@ -52,6 +52,7 @@ bench-quality: $(BENCH_STAMP)
 	$(PY) benchmarks/conversations.py --grid
 	$(PY) benchmarks/relevance.py
 	$(PY) benchmarks/highlight.py
+	$(PY) benchmarks/fusion_features.py
 
 bench-perf: $(BENCH_STAMP)
 	$(PY) benchmarks/perf.py
