@@ -180,7 +180,7 @@ def measure(qa_mod: object, questions: Sequence[object], n_queries: int, args: o
     for f in filters:
         names = {f"{folder}/f{n:05d}.txt" for n in f.files}
         rows = _rows(index, names)
-        matched = index._generation.selection(_patterns(folder, f))
+        matched = index._generation.selection(_patterns(folder, f), None, None)
         if matched is None or not np.array_equal(matched, rows):
             raise RuntimeError(f"{f.label}: qa's selection differs from the manifest's rows")
         selections[f.label] = rows
