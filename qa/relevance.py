@@ -76,14 +76,21 @@ _FUNCTION_WORDS = {
 _WORD = re.compile(r"\w+")
 
 
+_SAMPLE_CHARS = 600  # a passage's language is told from its beginning
+
+
+# A chat asks about the same passages again: their languages are kept.
+@functools.lru_cache(maxsize=4096)
 def language(text: str) -> str | None:
     """Returns the language whose function words ``text`` uses most ("de" or "en").
 
-    None when it uses none of either, or as many of each: a text in another language, or
-    too short to tell.
+    Only the first ``_SAMPLE_CHARS`` characters are read. None when they use none of
+    either, or as many of each: a text in another language, or too short to tell.
     """
-    words = _WORD.findall(text.lower())
-    counts = {lang: sum(w in common for w in words) for lang, common in _FUNCTION_WORDS.items()}
+    words = _WORD.findall(text[:_SAMPLE_CHARS].lower())
+    counts = {
+        lang: sum(map(common.__contains__, words)) for lang, common in _FUNCTION_WORDS.items()
+    }
     (first, most), (_, second) = sorted(counts.items(), key=lambda item: -item[1])
     return first if most > second else None
 
