@@ -39,7 +39,7 @@ __all__ = ["E5Model", "dequantize"]
 
 
 # Bump when the conversion changes what the cached ONNX file computes.
-_CONVERSION_VERSION = 4
+_CONVERSION_VERSION = 5
 _MAGIC = b"E5S1"
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])  # 18 bytes, packed
