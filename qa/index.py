@@ -49,6 +49,7 @@ from vectorstore import (
 )
 from vectorstore.builder import Engine
 from vectorstore.chunking import PassageKind
+from vectorstore.embedding import model_revision
 from vectorstore.lexical import tokenize
 from vectorstore.store import SourceRecord
 
@@ -381,6 +382,16 @@ class Index:
                 f"the index at {index_dir} was built with model {snapshot.manifest.model!r}, "
                 f"not {model!r}; rebuild it with "
                 f"`qa index PATH --rebuild --index {index_dir} --model {model}`"
+            )
+        manifest = snapshot.manifest
+        if manifest.model_revision != model_revision(manifest.model):
+            _log.warning(
+                "the index at %s was embedded by another version of %s (%s, not %s): its "
+                "vectors differ slightly from the questions'; the next `qa index` re-embeds it",
+                index_dir,
+                manifest.model,
+                manifest.model_revision or "unrecorded",
+                model_revision(manifest.model),
             )
         return cls(store, snapshot)
 

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from vectorstore.backend import Store, open_store
 from vectorstore.chunking import Chunk, Chunker, embedding_text
 from vectorstore.dense import DenseKind, create_dense
-from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
+from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder, model_revision
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
 from vectorstore.formats import Block, Document, Format, UnreadableFile, parse, txt_metadata
 from vectorstore.lexical import LexicalIndex, tokenize
@@ -607,16 +607,21 @@ def build_index(
         scanned, skipped = _scan_all(discover(roots, settings.formats))
         if not scanned:
             raise SourceError(f"no articles to index under {', '.join(roots)}")
-        same_chunking = old is not None and (
+        # Passages are kept only if they would come out the same: same chunking, and the
+        # same version of the model (a new conversion re-embeds everything).
+        revision = model_revision(settings.model)
+        same_passages = old is not None and (
             old.manifest.chunk_size,
             old.manifest.chunk_overlap,
+            old.manifest.model_revision,
         ) == (
             settings.chunk_size,
             settings.chunk_overlap,
+            revision,
         )
         reuse = {}
         for s in scanned:
-            record = old.source_record(s.name) if old and same_chunking else None
+            record = old.source_record(s.name) if old and same_passages else None
             if record is not None and record.sha256 == s.sha256:
                 reuse[s.name] = record
         old_names = set(old.source_names) if old else set()
@@ -671,6 +676,7 @@ def build_index(
                 sources=tuple(generation.records),
                 passage_count=generation.passages,
                 formats=settings.formats,
+                model_revision=revision,
             ),
         )
         gone = {name for name, _ in unreadable}

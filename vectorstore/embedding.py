@@ -33,6 +33,7 @@ __all__ = [
     "PACKAGED_MODELS",
     "Embedder",
     "get_embedder",
+    "model_revision",
     "register_embedder",
 ]
 
@@ -221,6 +222,20 @@ def register_embedder(name: str, embedder: Embedder) -> None:
     """
     with _cache_lock:
         _cache[name] = embedder
+
+
+def model_revision(name: str) -> str:
+    """Returns what, beside its name, decides the vectors a model gives ("" if nothing).
+
+    For multilingual-e5-small, the version of qa's int8 conversion: a new one embeds
+    slightly differently, so an index records it and re-embeds when it changes. Known
+    without loading the model.
+    """
+    if name == MULTILINGUAL_E5:
+        from vectorstore.e5 import CONVERSION_VERSION
+
+        return f"int8 conversion {CONVERSION_VERSION}"
+    return ""
 
 
 def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:

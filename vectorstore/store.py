@@ -145,6 +145,7 @@ class Manifest:
     """What a generation holds and how it was made.
 
     ``formats`` are the formats the build took from folders; ``Index.update`` keeps them.
+    ``model_revision`` is ``vectorstore.embedding.model_revision(model)`` at build time.
     """
 
     model: str
@@ -158,6 +159,7 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     files: Mapping[str, int] = field(default_factory=dict)
     formats: tuple[Format, ...] = tuple(Format)
+    model_revision: str = ""
 
     def to_json(self) -> str:
         """Serialises the manifest."""
@@ -194,6 +196,7 @@ class Manifest:
                 files={str(k): int(v) for k, v in data["files"].items()},
                 # Indexes written before the formats were recorded took them all.
                 formats=tuple(Format(f) for f in data.get("formats", tuple(Format))),
+                model_revision=str(data.get("model_revision", "")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"the manifest is malformed ({exc})") from exc

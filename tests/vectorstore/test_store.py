@@ -12,6 +12,7 @@ from tests.conftest import write
 from vectorstore import IndexDir, build_index, get_embedder
 from vectorstore.chunking import PassageKind, chunk_text, embedding_text
 from vectorstore.dense import FLAT_MAX, DenseKind, create_dense, load_dense
+from vectorstore.embedding import model_revision
 from vectorstore.sentences import sentence_spans
 
 ARTICLES = {
@@ -67,6 +68,29 @@ def test_dense_search_equals_brute_force(seed_index: qa.Index) -> None:
             for i in expected
         ]
         np.testing.assert_allclose([h.score for h in hits], (vectors @ q)[expected], atol=1e-5)
+
+
+def test_an_index_of_another_model_version_warns_and_is_re_embedded(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    index_dir = tmp_path / "idx"
+    build_index(index_dir, [str(corpus)])
+    gen = index_dir / (index_dir / "CURRENT").read_text().strip()
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model_revision"] == model_revision(manifest["model"]) != ""
+    # As an index written before the current int8 conversion (nothing recorded) left it.
+    del manifest["model_revision"]
+    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="qa"):
+        qa.Index.load(index_dir)
+    assert "embedded by another version of multilingual-e5-small" in caplog.text
+    report = build_index(index_dir, [str(corpus)])
+    assert report.published and report.embedded == 5 and len(report.changed) == 3
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="qa"):
+        qa.Index.load(index_dir)
+    assert "another version" not in caplog.text
+    assert build_index(index_dir, [str(corpus)]).embedded == 0
 
 
 def test_incremental_update(corpus: Path, tmp_path: Path) -> None:
