@@ -49,6 +49,8 @@ from xquad_de import (
     prepare_xquad,
 )
 
+from qa.fusion import Fusion, unit
+
 SECTION = "Fusion features"
 GRID = {
     "lw": (0.2, 0.3, 0.4),
@@ -56,7 +58,8 @@ GRID = {
     "xl": (0.0, 0.1, 0.2, 0.3, 0.5),
     "cv": (0.0, 0.1, 0.2, 0.3),
 }
-QA_WEIGHTS = {"lw": 0.3, "sw": 0.3, "xl": 0.0, "cv": 0.0}  # qa.Fusion today
+FUSION = Fusion()  # qa's weights today
+QA_WEIGHTS = {"lw": FUSION.lexical_weight, "sw": FUSION.sentence_weight, "xl": 0.0, "cv": 0.0}
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,6 @@ class Candidates:
 
 def collect(index: object, questions: Sequence[Question]) -> list[Candidates]:
     """Reads the hybrid candidates of each question and their evidence."""
-    from qa.fusion import Fusion
     from qa.highlight import sentence_scores
     from qa.index import _dense_rows, _queries
     from qa.relevance import coverage
@@ -82,7 +84,7 @@ def collect(index: object, questions: Sequence[Question]) -> list[Candidates]:
     from vectorstore.sentences import sentence_spans
 
     snapshot = index._generation.snapshot  # type: ignore[attr-defined]
-    n = Fusion().candidates
+    n = FUSION.candidates
     out = []
     for question in questions:
         (query,) = _queries(snapshot.manifest.model, [question.text], ())
@@ -120,23 +122,18 @@ def collect(index: object, questions: Sequence[Question]) -> list[Candidates]:
     return out
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    lo, hi = float(x.min()), float(x.max())
-    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
-
-
 def measure(candidates: Sequence[Candidates], w: dict[str, float]) -> np.ndarray:
     """Returns hit@1, hit@5 and MRR@10 of the fused ranking with weights ``w``."""
     hit1 = hit5 = mrr = 0.0
     for c in candidates:
         score = (
-            (1 - w["lw"]) * _unit(c.cosine)
-            + w["lw"] * _unit(c.bm25)
-            + w["sw"] * _unit(c.sentence)
+            (1 - w["lw"]) * unit(c.cosine)
+            + w["lw"] * unit(c.bm25)
+            + w["sw"] * unit(c.sentence)
             + w["xl"] * c.sentence_lexical
             + w["cv"] * c.coverage
         )
-        score = np.where(c.content, score, 0.9 * score)
+        score = np.where(c.content, score, FUSION.caption_weight * score)
         ranks = np.flatnonzero(c.gold[np.argsort(-score, kind="stable")[:10]])
         if len(ranks):
             rank = ranks[0] + 1
