@@ -119,7 +119,12 @@ def collect(
             dtype=np.float64,
         )
         features = index._features(  # type: ignore[attr-defined]
-            generation, query, rows, cosines, reference(question) if reference else None
+            generation,
+            query,
+            rows,
+            cosines,
+            [p.text for p in passages],
+            reference(question) if reference else None,
         )
         first = {}
         if len(rows):

@@ -734,12 +734,13 @@ class Index:
         query: _Query,
         rows: np.ndarray,
         cosines: np.ndarray,
+        texts: Sequence[str],
         background: Moments | None = None,
     ) -> np.ndarray:
         """Returns the relevance evidence (``qa.relevance.FEATURES``) of each row.
 
-        ``background`` replaces the shipped one (the calibration leaves a question's own
-        article out of it).
+        ``texts`` are the rows' passage texts. ``background`` replaces the shipped one (the
+        calibration leaves a question's own article out of it).
         """
         snapshot = generation.snapshot
         idf = snapshot.idf(query.weights)
@@ -749,7 +750,7 @@ class Index:
             [
                 [coverage(idf, query.weights, t) for t in terms],
                 reference.z(query.vector, cosines),
-                [cross_lingual(query.text, snapshot.passage_text(int(r))) for r in rows],
+                [cross_lingual(query.text, text) for text in texts],
             ]
         ).reshape(-1, len(FEATURES))
 
@@ -764,16 +765,16 @@ class Index:
     ) -> list[Passage]:
         """Turns ranked rows into passages with relevance and highlight."""
         snapshot = generation.snapshot
-        relevances = relevance(self._features(generation, query, rows, cosines))
+        texts = [snapshot.passage_text(int(r)) for r in rows]
+        relevances = relevance(self._features(generation, query, rows, cosines, texts))
         # Terms carried over from earlier questions weigh less in the highlight too.
         idf = snapshot.idf(query.weights)
         weights = {t: idf[t] * min(w, 1.0) for t, w in query.weights.items()}
         out = []
-        for row, score, rel in zip(rows, scores, relevances, strict=True):
+        for row, text, score, rel in zip(rows, texts, scores, relevances, strict=True):
             if min_relevance is not None and rel < min_relevance:
                 continue
             p = snapshot.passages[int(row)]
-            text = snapshot.passage_text(int(row))
             record = snapshot.manifest.sources[int(p["source"])]
             out.append(
                 Passage(

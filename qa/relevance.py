@@ -74,8 +74,6 @@ _FUNCTION_WORDS = {
     "en": _ENGLISH - frozenset(STOPWORDS_GERMAN),
 }
 _WORD = re.compile(r"\w+")
-
-
 _SAMPLE_CHARS = 600  # a passage's language is told from its beginning
 
 
