@@ -1,31 +1,34 @@
-"""The Gradio web UI of qa (``gradio`` is imported only inside this package)."""
+"""The Gradio web UI of qa (``gradio`` is imported only inside this package).
 
-from ui.app import (
+The package holds no retrieval logic: it only calls the public ``qa`` API
+(``Index.search``, ``Index.sources``, ``Index.source_info``, ``Index.source_lines``,
+``Index.source_text``, ``Index.updated``, ``Index.generation``, ``Passage`` and
+``qa.MIN_RELEVANCE``). :mod:`ui.app` builds and launches the page from the other modules.
+"""
+
+from ui.app import build_app, launch
+from ui.handlers import (
     DEFAULT_K,
     MAX_K,
     MAX_QUESTION_CHARS,
-    MAX_READ_LINES,
-    MCP_PATH,
     ChatTurn,
-    QABlocks,
-    ToolError,
-    build_app,
     chat_turn,
-    escape_text,
     example_questions,
+    retrieve,
+    source_pattern,
+)
+from ui.mcp import MAX_READ_LINES, MCP_PATH, ToolError, mcp_tools
+from ui.render import (
+    escape_text,
     format_answer,
     format_error,
     format_overview,
     format_question,
-    format_source,
     format_upload,
-    launch,
-    mcp_tools,
-    retrieve,
-    source_pattern,
-    view_source,
 )
+from ui.security import QABlocks
 from ui.texts import Language
+from ui.viewer import format_source, view_source
 
 __all__ = [
     "DEFAULT_K",

@@ -23,8 +23,6 @@ FIELDS = PASSAGE_FIELDS
 FIRST = "Wen hat Putin zur Wahl beglückwünscht?"
 FOLLOW_UP = "Und wo hat er sich mit ihm solidarisiert?"
 QUESTION = "Wie viele Reservisten sollen mobilisiert werden?"
-# Source names that are glob patterns of other names unless escaped.
-TRICKY_NAMES = ["a[1].txt", "a1.txt", "b*.txt", "b-x.txt", "c?.txt", "cd.txt"]
 
 
 def _free_port() -> int:
@@ -308,26 +306,6 @@ def test_chat_turn_answers_only_from_the_chosen_articles(seed_index):
     assert turn.answer == ui.format_answer(expected)
     unmatched = ui.chat_turn(seed_index, QUESTION, 5, sources=["nowhere/*"])
     assert "qa-error" in unmatched.answer and unmatched.hits == [] and unmatched.question is None
-
-
-@pytest.fixture(scope="module")
-def tricky_index(tmp_path_factory) -> qa.Index:
-    corpus = tmp_path_factory.mktemp("tricky-corpus")
-    for number, name in enumerate(TRICKY_NAMES):
-        text = f"Artikel {number}: Die Reservisten werden in Welle {number} einberufen.\n"
-        (corpus / name).write_text(text, encoding="utf-8")
-    return qa.Index.build([corpus], tmp_path_factory.mktemp("tricky-index") / "index")
-
-
-def test_source_pattern_matches_exactly_its_source(tricky_index):
-    assert ui.source_pattern("seeds/003_x.txt") == "seeds/003_x.txt"
-    assert len(tricky_index.sources) == len(TRICKY_NAMES)
-    for source in tricky_index.sources:
-        hits = tricky_index.search("Reservisten", k=10, sources=[ui.source_pattern(source)])
-        assert {hit.source for hit in hits} == {source}, ui.source_pattern(source)
-    # Unescaped, some names match others too: the escaping is needed.
-    loose = {s: tricky_index.search("Reservisten", k=10, sources=[s]) for s in tricky_index.sources}
-    assert any(len({hit.source for hit in hits}) > 1 for hits in loose.values())
 
 
 def _tool(index: qa.Index, name: str):

@@ -333,7 +333,7 @@ def test_gradio_may_read_its_upload_folder_and_nothing_else(tmp_path):
     folder = tmp_path / "gradio" / "uploads"
     for path in (folder / "abc", tmp_path / "gradio" / "other", tmp_path / "Gradio2"):
         path.mkdir(parents=True)
-    blocked = ui.app._blocked_except(folder)
+    blocked = ui.security._blocked_except(folder)
     upload = folder / "abc" / "a.html"
     assert gradio.utils.is_allowed_file(upload, blocked, [], [folder]) == (True, "created")
     for path in (
