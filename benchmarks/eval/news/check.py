@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 from collections import Counter
@@ -103,9 +102,7 @@ class Checker:
                 f"{first}-{last}"
                 for first, last, text in self.paragraphs[source]
                 if _norm(answer) in text
-                and not any(
-                    s == source and first <= e and last >= b for s, b, e in cited
-                )
+                and not any(s == source and first <= e and last >= b for s, b, e in cited)
             ]
             if elsewhere:
                 self.notes.append(f"{where}: {answer!r} also at {source}:{','.join(elsewhere)}")
@@ -192,8 +189,15 @@ def run(check: Checker) -> int:
 
     langs = Counter((item["kind"], item["lang"]) for item in questions)
     print("counts:", ", ".join(f"{key} {value}" for key, value in counts.items()))
-    print("questions by kind/lang:", ", ".join(f"{k}/{lang} {n}" for (k, lang), n in sorted(langs.items())))
-    for name, items in (("unanswerable", unanswerable), ("offtopic", offtopic), ("conversations", conversations)):
+    print(
+        "questions by kind/lang:",
+        ", ".join(f"{k}/{lang} {n}" for (k, lang), n in sorted(langs.items())),
+    )
+    for name, items in (
+        ("unanswerable", unanswerable),
+        ("offtopic", offtopic),
+        ("conversations", conversations),
+    ):
         print(f"{name} by lang:", dict(Counter(item["lang"] for item in items)))
     turns = sum(len(c["turns"]) for c in conversations)
     print(f"conversation turns: {turns}; later turns: {dict(later)} ({switches:.0%} switches)")
