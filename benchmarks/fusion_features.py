@@ -25,9 +25,7 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -35,18 +33,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from common import REPO, command_line, machine_info, replace_section, today
-from xquad_de import (
+from common import (
     DATA,
     DEFAULT_EN,
-    DEFAULT_XQUAD,
+    REPO,
     RESULTS,
     SEED_QUESTIONS,
     Question,
+    arg_parser,
     build_index,
+    command_line,
     load_english,
     load_seeds,
+    machine_info,
     prepare_xquad,
+    rank_figures,
+    replace_section,
+    table_head,
+    today,
+    write_json,
 )
 
 from qa.fusion import Fusion, unit
@@ -124,7 +129,7 @@ def collect(index: object, questions: Sequence[Question]) -> list[Candidates]:
 
 def measure(candidates: Sequence[Candidates], w: dict[str, float]) -> np.ndarray:
     """Returns hit@1, hit@5 and MRR@10 of the fused ranking with weights ``w``."""
-    hit1 = hit5 = mrr = 0.0
+    ranks = []
     for c in candidates:
         score = (
             (1 - w["lw"]) * unit(c.cosine)
@@ -134,11 +139,10 @@ def measure(candidates: Sequence[Candidates], w: dict[str, float]) -> np.ndarray
             + w["cv"] * c.coverage
         )
         score = np.where(c.content, score, FUSION.caption_weight * score)
-        ranks = np.flatnonzero(c.gold[np.argsort(-score, kind="stable")[:10]])
-        if len(ranks):
-            rank = ranks[0] + 1
-            hit1, hit5, mrr = hit1 + (rank == 1), hit5 + (rank <= 5), mrr + 1 / rank
-    return np.array([hit1, hit5, mrr]) / len(candidates)
+        gold = np.flatnonzero(c.gold[np.argsort(-score, kind="stable")[:10]])
+        ranks.append(int(gold[0]) + 1 if len(gold) else None)
+    figures = rank_figures(ranks)
+    return np.array([figures["hit@1"], figures["hit@5"], figures["mrr@10"]])
 
 
 def choose(candidates: Sequence[Candidates]) -> dict[str, float]:
@@ -155,8 +159,7 @@ def _questions(change: np.ndarray, n: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the A/B and writes the results; returns the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
+    parser = arg_parser(__doc__)
     args = parser.parse_args(argv)
     meta = {"date": today(), "command": command_line(), "machine": machine_info()}
     import qa
@@ -180,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def cells(figures: np.ndarray) -> str:
         return " / ".join(f"{v:.3f}" for v in figures)
 
-    head = "| weights | DE hit@1 / hit@5 / MRR@10 | EN | seeds |"
+    head = table_head(["weights", "DE hit@1 / hit@5 / MRR@10", "EN", "seeds"])
     rows = [
         f"| qa today {QA_WEIGHTS} | {cells(measure(de, QA_WEIGHTS))} | "
         + " | ".join(cells(measure(s, QA_WEIGHTS)) for s in sets.values())
@@ -204,14 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(DE hit@1 0.955, MRR@10 0.975) and the features would be computed for every "
             "candidate.",
             "",
-            head,
-            "|---|---|---|---|",
+            *head,
             *rows,
         ]
     )
     print(body)
     replace_section(SECTION, body)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     raw = {
         **meta,
         "grid": GRID,
@@ -222,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         | {k: list(measure(s, for_all)) for k, s in sets.items()},
         "cross_validated_de": list(crossed),
     }
-    (RESULTS / "fusion_features.json").write_text(json.dumps(raw, indent=1) + "\n", "utf-8")
+    write_json(RESULTS / "fusion_features.json", raw, ascii_only=True)
     return 0
 
 

@@ -15,10 +15,11 @@ this package imports as ``common``.
 
 from __future__ import annotations
 
-from common.args import choices, parser
+from common.args import arg_parser, choices
 from common.corpora import (
     Hit,
     Question,
+    build_index,
     load_english,
     load_seeds,
     normalise,
@@ -33,7 +34,16 @@ from common.machine import (
     slug,
     today,
 )
-from common.metrics import K, answer_in_highlight, gold_rank, rank_figures, rank_of, recall, score
+from common.metrics import (
+    K,
+    answer_in_highlight,
+    gold_rank,
+    is_gold,
+    rank_figures,
+    rank_of,
+    recall,
+    score,
+)
 from common.paths import (
     BENCH,
     DATA,
@@ -64,6 +74,8 @@ __all__ = [
     "K",
     "Question",
     "answer_in_highlight",
+    "arg_parser",
+    "build_index",
     "choices",
     "cold_search",
     "command_line",
@@ -71,12 +83,12 @@ __all__ = [
     "fmt",
     "gold_rank",
     "interleaved",
+    "is_gold",
     "load_english",
     "load_seeds",
     "machine_info",
     "markdown_table",
     "normalise",
-    "parser",
     "percentiles_ms",
     "prepare_xquad",
     "publish",

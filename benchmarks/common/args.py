@@ -8,10 +8,10 @@ from pathlib import Path
 
 from common.paths import DEFAULT_XQUAD
 
-__all__ = ["choices", "parser"]
+__all__ = ["arg_parser", "choices"]
 
 
-def parser(doc: str | None, xquad: bool = True) -> argparse.ArgumentParser:
+def arg_parser(doc: str | None, xquad: bool = True) -> argparse.ArgumentParser:
     """Returns a script's parser, described by its docstring's first paragraph.
 
     Args:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Hit",
     "Question",
+    "build_index",
     "load_english",
     "load_seeds",
     "normalise",
@@ -145,3 +146,16 @@ def load_seeds(path: Path) -> list[Question]:
         )
         for item in json.loads(path.read_text(encoding="utf-8"))
     ]
+
+
+def build_index(qa_module: object, folder: Path, index_dir: Path, model: str | None) -> qa.Index:
+    """Builds (or incrementally updates) an index over one folder through the public API."""
+    index = qa_module.Index.build(  # type: ignore[attr-defined]
+        [rel(folder)], index_dir=rel(index_dir), model=model, progress=True
+    )
+    report = index.build_report
+    print(
+        f"index {rel(index_dir)}: model {index.model}, {len(index)} passages, "
+        f"{report.embedded} embedded in {report.seconds:.1f} s"
+    )
+    return index

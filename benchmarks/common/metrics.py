@@ -15,6 +15,7 @@ __all__ = [
     "K",
     "answer_in_highlight",
     "gold_rank",
+    "is_gold",
     "rank_figures",
     "rank_of",
     "recall",
@@ -22,6 +23,18 @@ __all__ = [
 ]
 
 K = 10  # ranks are counted within the top 10 (MRR@10)
+
+
+def is_gold(hit: Any, file: str, lines: Sequence[int]) -> bool:
+    """Whether a passage is from the gold file and overlaps the gold paragraph.
+
+    Args:
+        hit: A passage (``source``, ``line_start``, ``line_end``).
+        file: The gold file's name (no folder).
+        lines: The gold paragraph's first and last line.
+    """
+    first, last = lines
+    return Path(hit.source).name == file and hit.line_start <= last and hit.line_end >= first
 
 
 def gold_rank(hits: Sequence[Any], file: str, lines: Sequence[int], k: int = K) -> int | None:
@@ -36,9 +49,8 @@ def gold_rank(hits: Sequence[Any], file: str, lines: Sequence[int], k: int = K) 
     Returns:
         The rank, or None if no passage of the top ``k`` is gold.
     """
-    first, last = lines
     for rank, hit in enumerate(hits[:k], 1):
-        if Path(hit.source).name == file and hit.line_start <= last and hit.line_end >= first:
+        if is_gold(hit, file, lines):
             return rank
     return None
 
@@ -49,8 +61,8 @@ def rank_of(hits: Sequence[Hit], question: Question) -> int | None:
 
 
 def rank_figures(ranks: Sequence[int | None]) -> dict[str, float]:
-    """Returns hit@1, hit@5 and MRR@10 of gold ranks (None: not in the top 10)."""
-    n = len(ranks)
+    """Returns hit@1, hit@5 and MRR@10 of gold ranks (None: not in the top 10; 0 if none)."""
+    n = max(len(ranks), 1)
     found = [r for r in ranks if r is not None]
     return {
         "hit@1": sum(r == 1 for r in found) / n,

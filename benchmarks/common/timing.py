@@ -67,7 +67,10 @@ def rotate(items: Sequence[T], i: int) -> list[T]:
 
 
 def interleaved(
-    calls: Mapping[str, Callable[[T], object]], items: Sequence[T], desc: str | None = None
+    calls: Mapping[str, Callable[[T], object]],
+    items: Sequence[T],
+    desc: str | None = None,
+    turn: int = 0,
 ) -> dict[str, list[float]]:
     """Times every call on every item, the calls taking turns in a rotating order.
 
@@ -78,6 +81,7 @@ def interleaved(
         calls: The alternatives by name.
         items: What each call is given, one at a time.
         desc: A progress bar label (no bar if None).
+        turn: Where the rotation starts (e.g. the round, so rounds start in turn too).
 
     Returns:
         Each call's durations in seconds, in the items' order.
@@ -86,7 +90,7 @@ def interleaved(
     latencies: dict[str, list[float]] = {name: [] for name in names}
     steps = items if desc is None else tqdm(items, desc=desc, unit="q", disable=None)
     for i, item in enumerate(steps):
-        for name in rotate(names, i):
+        for name in rotate(names, i + turn):
             start = time.perf_counter()
             calls[name](item)
             latencies[name].append(time.perf_counter() - start)
