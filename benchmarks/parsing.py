@@ -61,21 +61,28 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    DATA,
     REPO,
+    RESULTS,
+    arg_parser,
     command_line,
+    describe_machine,
     machine_info,
+    markdown_table,
     normalise,
-    replace_section,
+    prepare_xquad,
+    publish,
+    rel,
+    set_environment,
     today,
     write_if_changed,
+    write_json,
 )
-from perf import _embedding_with, _rel, _set_environment, _table
-from xquad_de import DEFAULT_XQUAD, prepare_xquad
+from common.derived import TimingEmbedder
+from common.tables import fmt as figure
+from common.tiers import embedding_with, timed_build
 
-BENCH = REPO / "benchmarks"
-DATA = BENCH / "data"
 PARSING = DATA / "parsing"
-RESULTS = BENCH / "results"
 SECTION = "Parsing"
 CHROMIUM = Path("/usr/bin/chromium")
 SEED = 13
@@ -475,7 +482,7 @@ def _print_pdf(page: Path, out: Path) -> None:
             timeout=120,
         )
     if not out.exists() or not out.read_bytes().startswith(b"%PDF-"):
-        raise RuntimeError(f"Chromium printed no PDF for {_rel(page)}")
+        raise RuntimeError(f"Chromium printed no PDF for {rel(page)}")
 
 
 def pdf_corpus(
@@ -755,8 +762,6 @@ def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
     Parsing is timed by wrapping ``vectorstore.builder.parse``; embedding by a
     ``TimingEmbedder`` around the default model.
     """
-    from derived import TimingEmbedder
-
     import vectorstore.builder as builder
     from vectorstore.embedding import get_embedder
 
@@ -782,12 +787,8 @@ def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
 
     builder.parse = timed_parse  # type: ignore[assignment]
     try:
-        with _embedding_with(model, timing, inner):
-            start = time.perf_counter()
-            index = qa_mod.Index.build(
-                [_rel(folder)], index_dir=_rel(index_dir), model=model, rebuild=True
-            )
-            seconds = time.perf_counter() - start
+        with embedding_with(model, timing, inner):
+            index, seconds = timed_build(qa_mod, folder, index_dir, model, rebuild=True)
     finally:
         builder.parse = original
     out = {
@@ -807,10 +808,6 @@ def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
 
 
 # --- reports ----------------------------------------------------------------------------
-
-
-def _n(x: float, digits: int = 0) -> str:
-    return f"{x:,.{digits}f}"
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
@@ -861,10 +858,10 @@ def table(results: dict[str, Any]) -> str:
             [
                 LABELS[key],
                 files,
-                _n(v["input_bytes"] / KB / v["files"], 1),
-                _n(v["files_per_s"]),
-                _n(v["input_mb_per_s"], 1),
-                _n(v["readable_kb_per_s"]),
+                figure(v["input_bytes"] / KB / v["files"], 1),
+                figure(v["files_per_s"], 0),
+                figure(v["input_mb_per_s"], 1),
+                figure(v["readable_kb_per_s"], 0),
                 f"{v['ms_per_file_p50']:.2f} / {v['ms_per_file_p95']:.2f}",
                 f"{v['paragraphs_recovered']:.1%}",
                 f"{r[key]:,.0f}×",
@@ -877,16 +874,16 @@ def table(results: dict[str, Any]) -> str:
             f"embedding ({e['model']})",
             f"{e['files']} HTML texts",
             "–",
-            _n(e["files"] / e["seconds"], 1),
+            figure(e["files"] / e["seconds"], 1),
             "–",
-            _n(e["readable_kb_per_s"], 1),
+            figure(e["readable_kb_per_s"], 1),
             "–",
             "–",
             "1×",
             "–",
         ]
     )
-    return _table(
+    return markdown_table(
         [
             "format",
             "files",
@@ -911,8 +908,7 @@ def report_markdown(results: dict[str, Any]) -> str:
     pdf = c.get("pdf", {})
     lines = [
         f"Last run {results['date']}: `{results['command']}` ({results['wall_seconds']:.0f} s). "
-        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, load average at "
-        f"start {m['loadavg_at_start']} (the machine is shared).",
+        f"Machine: {describe_machine(m)} (the machine is shared).",
         "",
         f"Corpora (generated with seed {SEED} from the {c['xquad_paragraphs']} XQuAD-de "
         f"paragraphs, cached in `benchmarks/data/parsing/`): {c['files']:,} files per format, "
@@ -978,7 +974,7 @@ def report_markdown(results: dict[str, Any]) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parses the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arg_parser(__doc__)
     parser.add_argument("--files", type=int, default=None, help="files per format (1,000)")
     parser.add_argument("--pdfs", type=int, default=None, help="distinct PDFs printed (40)")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (3)")
@@ -989,7 +985,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--build-files", type=int, default=None, help="HTML files indexed by a build (200; 0: none)"
     )
     parser.add_argument("--quick", action="store_true", help="small corpora; RESULTS.md untouched")
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite the reports from the results file"
     )
@@ -998,7 +993,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Generates the corpora and times parsing, embedding and a build."""
-    import qa  # after _set_environment
+    import qa  # after set_environment
 
     quick = args.quick
     files = args.files or (100 if quick else 1_000)
@@ -1014,10 +1009,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         start = time.perf_counter()
         corpora[fmt], written = text_corpus(fmt, pool, files)
         facts[fmt] = {"written": written, "seconds": time.perf_counter() - start}
-        print(f"{fmt}: {files} files in {_rel(PARSING / fmt)} ({written} written)")
+        print(f"{fmt}: {files} files in {rel(PARSING / fmt)} ({written} written)")
     corpora["pdf"], facts["pdf"] = pdf_corpus(pool, files, distinct)
     print(
-        f"pdf: {files} files in {_rel(PARSING / 'pdf')}, copies of {distinct} printed PDFs "
+        f"pdf: {files} files in {rel(PARSING / 'pdf')}, copies of {distinct} printed PDFs "
         f"({facts['pdf']['printed_now']} printed now, {facts['pdf']['print_seconds']:.0f} s)"
     )
 
@@ -1055,7 +1050,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measures, prints the table and writes the results; returns the exit status."""
     args = parse_args(argv)
-    _set_environment()
+    set_environment()
     path = RESULTS / f"{'parsing-quick' if args.quick else 'parsing'}.json"
     if not args.report_only:
         started = time.perf_counter()
@@ -1068,8 +1063,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.chdir(REPO)
         results = stamp | measure(args)
         results["wall_seconds"] = time.perf_counter() - started
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        write_json(path, results)
     results = json.loads(path.read_text(encoding="utf-8"))
     print(f"\n{table(results)}\n")
     b = results.get("build")
@@ -1080,11 +1074,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     for label, value, met in verdicts(results):
         print(f"{'PASS' if met else 'FAIL'}  {label}: {value}")
-    written = [_rel(path)]
-    if not args.quick:
-        replace_section(SECTION, report_markdown(results))
-        written.append("benchmarks/RESULTS.md")
-    print("wrote " + ", ".join(written))
+    publish(SECTION, report_markdown(results), [rel(path)], args.quick)
     return 0
 
 
