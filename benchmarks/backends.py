@@ -41,36 +41,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from common import (
-    DATA,
-    DEFAULT_XQUAD,
-    REPO,
-    RESULTS,
-    SEED_QUESTIONS,
-    Hit,
-    Question,
-    arg_parser,
-    choices,
-    cold_search,
-    command_line,
-    describe_machine,
-    load_seeds,
-    machine_info,
-    markdown_table,
-    percentiles_ms,
-    prepare_xquad,
-    publish,
-    qa_hits,
-    recall,
-    rel,
-    rotate,
-    score,
-    set_environment,
-    spread,
-    today,
-    write_json,
-)
+from common.args import arg_parser, choices
+from common.corpora import Hit, Question, load_seeds, prepare_xquad, qa_hits
 from common.derived import DERIVED_MODEL
+from common.machine import command_line, describe_machine, machine_info, set_environment, today
+from common.metrics import recall, score
+from common.paths import DATA, DEFAULT_XQUAD, REPO, RESULTS, SEED_QUESTIONS, rel
+from common.results import publish, write_json
+from common.tables import markdown_table
 from common.tiers import (
     PER_FILE,
     PERF,
@@ -81,6 +59,7 @@ from common.tiers import (
     exact_top,
     real_units,
 )
+from common.timing import cold_search, percentiles_ms, rotate, spread
 from tqdm import tqdm
 
 if TYPE_CHECKING:

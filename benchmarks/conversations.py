@@ -31,23 +31,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from common import (
-    DATA,
-    DEFAULT_XQUAD,
-    EVAL,
-    REPO,
-    RESULTS,
-    arg_parser,
-    command_line,
-    gold_rank,
-    machine_info,
-    prepare_xquad,
-    rank_figures,
-    replace_section,
-    table_head,
-    today,
-    write_json,
-)
+from common.args import arg_parser
+from common.corpora import prepare_xquad
+from common.machine import provenance
+from common.metrics import gold_rank, rank_figures
+from common.paths import DATA, DEFAULT_XQUAD, EVAL, REPO, RESULTS
+from common.results import replace_section, write_json
+from common.tables import table_head
 
 SECTION = "Conversations"
 K = 10
@@ -151,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = arg_parser(__doc__, xquad=False)
     parser.add_argument("--grid", action="store_true", help="measure the context weights")
     args = parser.parse_args(argv)
-    meta = {"date": today(), "command": command_line(), "machine": machine_info()}
+    meta = provenance()
     import qa
     import qa.index as qa_index
 

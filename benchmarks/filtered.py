@@ -33,28 +33,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from common import (
-    DATA,
-    REPO,
-    RESULTS,
-    arg_parser,
-    cold_search,
-    command_line,
-    describe_machine,
-    machine_info,
-    markdown_table,
-    percentiles_ms,
-    prepare_xquad,
-    publish,
-    rel,
-    rotate,
-    set_environment,
-    spread,
-    today,
-    write_json,
-)
+from common.args import arg_parser
+from common.corpora import prepare_xquad
 from common.derived import DERIVED_MODEL
+from common.machine import (
+    describe_machine,
+    provenance,
+    set_environment,
+)
+from common.paths import DATA, REPO, RESULTS, rel
+from common.results import publish, write_json
+from common.tables import markdown_table
 from common.tiers import PER_FILE, PERF, TIERS, build_tier, ensure_pool, real_units
+from common.timing import cold_search, percentiles_ms, rotate, spread
 from tqdm import tqdm
 
 if TYPE_CHECKING:
@@ -464,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = RESULTS / f"{'filtered-quick' if args.quick else 'filtered'}.json"
     if not args.report_only:
         started = time.perf_counter()
-        stamp = {"date": today(), "command": command_line(), "machine": machine_info()}
+        stamp = provenance()
         import qa  # after set_environment
 
         os.chdir(REPO)

@@ -33,26 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from common import (
-    DATA,
-    DEFAULT_EN,
-    REPO,
-    RESULTS,
-    SEED_QUESTIONS,
-    Question,
-    arg_parser,
-    build_index,
-    command_line,
-    load_english,
-    load_seeds,
-    machine_info,
-    prepare_xquad,
-    rank_figures,
-    replace_section,
-    table_head,
-    today,
-    write_json,
-)
+from common.args import arg_parser
+from common.corpora import Question, build_index, load_english, load_seeds, prepare_xquad
+from common.machine import provenance
+from common.metrics import rank_figures
+from common.paths import DATA, DEFAULT_EN, REPO, RESULTS, SEED_QUESTIONS
+from common.results import replace_section, write_json
+from common.tables import table_head
 
 from qa.fusion import Fusion, unit
 
@@ -161,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the A/B and writes the results; returns the exit status."""
     parser = arg_parser(__doc__)
     args = parser.parse_args(argv)
-    meta = {"date": today(), "command": command_line(), "machine": machine_info()}
+    meta = provenance()
     import qa
 
     os.chdir(REPO)  # sources are cited relative to the repository

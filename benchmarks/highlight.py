@@ -43,29 +43,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from common import (
-    DATA,
-    DEFAULT_EN,
-    REPO,
-    RESULTS,
-    Hit,
-    Question,
-    answer_in_highlight,
-    arg_parser,
-    build_index,
-    command_line,
-    describe_machine,
-    interleaved,
-    load_english,
-    machine_info,
-    percentiles_ms,
-    prepare_xquad,
-    replace_section,
-    spread,
-    table_head,
-    today,
-    write_json,
-)
+from common.args import arg_parser
+from common.corpora import Hit, Question, build_index, load_english, prepare_xquad
+from common.machine import describe_machine, provenance
+from common.metrics import answer_in_highlight
+from common.paths import DATA, DEFAULT_EN, REPO, RESULTS
+from common.results import replace_section, write_json
+from common.tables import table_head
+from common.timing import interleaved, percentiles_ms, spread
 
 from qa.highlight import COSINE_WEIGHT, best_sentence, sentence_scores
 from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
@@ -402,11 +387,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark and writes the results; returns the exit status."""
     args = parse_args(argv)
-    meta: dict[str, object] = {
-        "date": today(),
-        "command": command_line(),
-        "machine": machine_info(),
-    }
+    meta: dict[str, object] = provenance()
     import qa
 
     os.chdir(REPO)  # sources are cited relative to the repository

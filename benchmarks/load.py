@@ -29,18 +29,10 @@ from pathlib import Path
 from types import FrameType
 
 import numpy as np
-from common import (
-    DATA,
-    REPO,
-    RESULTS,
-    arg_parser,
-    command_line,
-    machine_info,
-    rel,
-    replace_section,
-    today,
-    write_json,
-)
+from common.args import arg_parser
+from common.machine import command_line, machine_info, today
+from common.paths import DATA, REPO, RESULTS, rel
+from common.results import replace_section, write_json
 
 HOST = "127.0.0.1"
 QUESTIONS = REPO / "tests" / "data" / "seed_questions.json"

@@ -60,26 +60,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import (
-    DATA,
-    REPO,
-    RESULTS,
-    arg_parser,
-    command_line,
-    describe_machine,
-    machine_info,
-    markdown_table,
-    normalise,
-    prepare_xquad,
-    publish,
-    rel,
-    set_environment,
-    today,
-    write_if_changed,
-    write_json,
-)
+from common.args import arg_parser
+from common.corpora import normalise, prepare_xquad
 from common.derived import TimingEmbedder
+from common.machine import (
+    describe_machine,
+    provenance,
+    set_environment,
+)
+from common.paths import DATA, REPO, RESULTS, rel
+from common.results import publish, write_if_changed, write_json
 from common.tables import fmt as figure
+from common.tables import markdown_table
 from common.tiers import embedding_with, timed_build
 
 PARSING = DATA / "parsing"
@@ -1054,12 +1046,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = RESULTS / f"{'parsing-quick' if args.quick else 'parsing'}.json"
     if not args.report_only:
         started = time.perf_counter()
-        stamp = {
-            "date": today(),
-            "command": command_line(),
-            "machine": machine_info(),
-            "quick": args.quick,
-        }
+        stamp = provenance(quick=args.quick)
         os.chdir(REPO)
         results = stamp | measure(args)
         results["wall_seconds"] = time.perf_counter() - started

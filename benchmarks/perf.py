@@ -45,33 +45,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from common import (
-    BENCH,
-    DATA,
-    REPO,
-    RESULTS,
-    Question,
-    arg_parser,
-    choices,
-    cold_search,
-    command_line,
-    describe_machine,
-    fmt,
-    interleaved,
-    machine_info,
-    markdown_table,
-    percentiles_ms,
-    prepare_xquad,
-    publish,
-    recall,
-    rel,
-    rotate,
-    set_environment,
-    spread,
-    today,
-    write_json,
-)
+from common.args import arg_parser, choices
+from common.corpora import Question, prepare_xquad
 from common.derived import DERIVED_MODEL, TimingEmbedder, generated_file, link_tier
+from common.machine import command_line, describe_machine, machine_info, set_environment, today
+from common.metrics import recall
+from common.paths import BENCH, DATA, REPO, RESULTS, rel
+from common.results import publish, write_json
+from common.tables import fmt, markdown_table
 from common.tiers import (
     E5,
     PER_FILE,
@@ -88,6 +69,7 @@ from common.tiers import (
     real_units,
     timed_build,
 )
+from common.timing import cold_search, interleaved, percentiles_ms, rotate, spread
 from tqdm import tqdm
 
 if TYPE_CHECKING:

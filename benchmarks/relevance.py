@@ -37,28 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from common import (
-    DATA,
-    DEFAULT_EN,
-    EVAL,
-    REPO,
-    RESULTS,
-    SEED_QUESTIONS,
-    Question,
-    arg_parser,
-    command_line,
-    is_gold,
-    load_english,
-    load_seeds,
-    machine_info,
-    prepare_xquad,
-    rel,
-    replace_section,
-    table_head,
-    today,
-    write_if_changed,
-    write_json,
-)
+from common.args import arg_parser
+from common.corpora import Question, load_english, load_seeds, prepare_xquad
+from common.machine import provenance
+from common.metrics import is_gold
+from common.paths import DATA, DEFAULT_EN, EVAL, REPO, RESULTS, SEED_QUESTIONS, rel
+from common.results import replace_section, write_if_changed, write_json
+from common.tables import table_head
 
 SECTION = "Relevance"
 K = 10
@@ -243,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="try another weight of the background against the corpus (qa: 300)",
     )
     args = parser.parse_args(argv)
-    meta = {"date": today(), "command": command_line(), "machine": machine_info()}
+    meta = provenance()
     import qa
     import qa.index
     from qa import relevance as model

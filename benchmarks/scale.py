@@ -43,24 +43,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import (
-    DATA,
-    REPO,
-    RESULTS,
-    K,
-    Question,
-    arg_parser,
-    command_line,
-    machine_info,
-    markdown_table,
-    prepare_xquad,
-    qa_hits,
-    rank_of,
-    replace_section,
-    today,
-    write_json,
-)
+from common.args import arg_parser
+from common.corpora import Question, prepare_xquad, qa_hits
 from common.derived import link_tier, write_pool
+from common.machine import provenance
+from common.metrics import K, rank_of
+from common.paths import DATA, REPO, RESULTS
+from common.results import replace_section, write_json
+from common.tables import markdown_table
 from common.tiers import PER_FILE
 
 SCALE = DATA / "scale"
@@ -748,12 +738,7 @@ def measure(quick: bool, rounds: int | None, xquad: Path) -> dict[str, Any]:
     link_tier(PERF / "pool", SCALE / generated, files)
     corpora = {"xquad": DATA / "xquad-de", generated: SCALE / generated}
     asked = questions[:: max(1, len(questions) // 200)] if quick else questions
-    results: dict[str, Any] = {
-        "date": today(),
-        "command": command_line(),
-        "machine": machine_info(),
-        "quick": quick,
-    }
+    results: dict[str, Any] = provenance(quick=quick)
     counts = {"xquad": 1 if quick else 3, generated: rounds or 1}
     results["builds"] = part_builds(corpora, asked, counts)
     return results

@@ -29,37 +29,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common import (
-    DATA,
-    DEFAULT_EN,
-    REPO,
-    RESULTS,
-    SEED_QUESTIONS,
+from common.args import arg_parser
+from common.corpora import (
     Hit,
-    K,
     Question,
-    arg_parser,
     build_index,
-    cold_search,
-    command_line,
-    describe_machine,
-    fmt,
     load_english,
     load_seeds,
-    machine_info,
     prepare_xquad,
-    publish,
     qa_hits,
-    rel,
-    score,
+)
+from common.machine import (
+    describe_machine,
+    provenance,
     set_environment,
     slug,
-    spread,
-    table_head,
-    timed,
-    today,
-    write_json,
 )
+from common.metrics import K, score
+from common.paths import DATA, DEFAULT_EN, REPO, RESULTS, SEED_QUESTIONS, rel
+from common.results import publish, write_json
+from common.tables import fmt, table_head
+from common.timing import cold_search, spread, timed
 from tqdm import tqdm
 
 if TYPE_CHECKING:
@@ -366,12 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark and writes the results; returns the exit status."""
     args = parse_args(argv)
     set_environment(one_thread=True)
-    meta: dict[str, object] = {
-        "date": today(),
-        "command": command_line(),
-        "machine": machine_info(),
-        "quick": args.quick,
-    }
+    meta: dict[str, object] = provenance(quick=args.quick)
     import qa  # after set_environment: loading it may load torch
 
     args.seeds = args.seeds.resolve()

@@ -17,6 +17,7 @@ __all__ = [
     "command_line",
     "describe_machine",
     "machine_info",
+    "provenance",
     "set_environment",
     "slug",
     "today",
@@ -74,6 +75,11 @@ def set_environment(one_thread: bool = False) -> None:
     if one_thread:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def provenance(**extra: object) -> dict[str, object]:
+    """Returns what a results file starts with: date, command and machine, then ``extra``."""
+    return {"date": today(), "command": command_line(), "machine": machine_info(), **extra}
 
 
 def today() -> str:
