@@ -5,7 +5,7 @@ Two parts:
 - ``quality``: XQuAD-de (all German questions) and the seed questions, asked in the
   hybrid, dense and lexical modes of a local index and of a Milvus Lite index of the
   same articles, both built through ``qa.Index.build`` as a user would. Reports hit@1,
-  hit@5 and MRR@10 (``xquad_de.score``) of both and their differences (target: within
+  hit@5 and MRR@10 (``common.metrics.score``) of both and their differences (target: within
   0.005), and how many questions get exactly the same top 10 from both.
 - ``tiers``: the 10k and 100k passage corpora of ``benchmarks/perf.py`` (generated text,
   derived vectors; built there, or here if missing). Each tier's local generation is

@@ -10,7 +10,8 @@
 - ``args``: command-line pieces;
 - ``derived``: generated passages and their derived vectors, and a timing embedder;
 - ``tiers``: the generated corpora the performance benchmarks share (pool, tiers, real
-  vectors).
+  vectors);
+- ``pages``: generated news articles in HTML, Markdown, text and PDF (parsing).
 
 The scripts run as ``python benchmarks/X.py``, so ``benchmarks/`` is on the path and
 this package imports as ``common``; a script imports from its modules, e.g.
