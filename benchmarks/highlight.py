@@ -4,7 +4,7 @@ Isolates the highlight step from retrieval. For every XQuAD-de question (the Ger
 and the English ones of ``benchmarks/en_questions.tsv``) the gold paragraph is split into
 sentences (``vectorstore.sentences.sentence_spans``) and one sentence is chosen by each
 rule below; a rule scores when its sentence holds a gold answer (whitespace-normalised,
-case-insensitive, as ``xquad_de.answer_in_highlight``).
+case-insensitive, as ``common.metrics.answer_in_highlight``).
 
 - lexical: qa's rule today (``qa.highlight.best_sentence``), with the IDF weights of an
   index over the XQuAD articles, built by ``qa.Index.build`` as bench-quality does.
