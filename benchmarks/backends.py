@@ -5,7 +5,7 @@ Two parts:
 - ``quality``: XQuAD-de (all German questions) and the seed questions, asked in the
   hybrid, dense and lexical modes of a local index and of a Milvus Lite index of the
   same articles, both built through ``qa.Index.build`` as a user would. Reports hit@1,
-  hit@5 and MRR@10 (``xquad_de.score``) of both and their differences (target: within
+  hit@5 and MRR@10 (``common.metrics.score``) of both and their differences (target: within
   0.005), and how many questions get exactly the same top 10 from both.
 - ``tiers``: the 10k and 100k passage corpora of ``benchmarks/perf.py`` (generated text,
   derived vectors; built there, or here if missing). Each tier's local generation is
@@ -41,48 +41,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from common import (
-    REPO,
-    cold_search,
-    command_line,
-    machine_info,
-    percentiles_ms,
-    replace_section,
-    today,
-)
-from derived import DERIVED_MODEL
-from perf import (
+from common.args import arg_parser, choices
+from common.corpora import Hit, Question, load_seeds, prepare_xquad, qa_hits
+from common.derived import DERIVED_MODEL
+from common.machine import command_line, describe_machine, machine_info, set_environment, today
+from common.metrics import recall, score
+from common.paths import DATA, DEFAULT_XQUAD, REPO, RESULTS, SEED_QUESTIONS, rel
+from common.results import publish, write_json
+from common.tables import markdown_table
+from common.tiers import (
     PER_FILE,
     PERF,
     TIERS,
-    _build_tier,
-    _derived,
-    _ensure_pool,
-    _exact_top,
-    _rel,
-    _set_environment,
-    _table,
+    build_tier,
+    derived_embedder,
+    ensure_pool,
+    exact_top,
     real_units,
 )
+from common.timing import cold_search, percentiles_ms, rotate, spread
 from tqdm import tqdm
-from xquad_de import (
-    DATA,
-    DEFAULT_XQUAD,
-    SEED_QUESTIONS,
-    Hit,
-    Question,
-    _qa_hits,
-    _spread,
-    load_seeds,
-    prepare_xquad,
-    score,
-)
 
 if TYPE_CHECKING:
     import qa
 
 SECTION = "Milvus and local"
-RESULTS = REPO / "benchmarks" / "results"
 WORK = DATA / "backends"
 PARTS = ("quality", "tiers")
 K = 10  # quality: the top 10 (MRR@10)
@@ -100,7 +83,7 @@ def _ask(index: qa.Index, mode: qa.SearchMode, questions: Sequence[Question]) ->
     out: list[list[Hit]] = []
     for start in tqdm(range(0, len(questions), 32), desc=f"{mode.value}", leave=False):
         texts = [q.text for q in questions[start : start + 32]]
-        out.extend(_qa_hits(h) for h in index.batch_search(texts, k=K, mode=mode))
+        out.extend(qa_hits(h) for h in index.batch_search(texts, k=K, mode=mode))
     return out
 
 
@@ -114,7 +97,7 @@ def part_quality(qa_mod: object, quick: bool) -> dict[str, object]:
     """Builds both backends over XQuAD-de and the seeds; scores both on the same questions."""
     german = prepare_xquad(DEFAULT_XQUAD, DATA / "xquad-de")
     questions = {
-        "de": _spread(german, 150) if quick else german,
+        "de": spread(german, 150) if quick else german,
         "seeds": load_seeds(SEED_QUESTIONS),
     }
     corpora = {"de": DATA / "xquad-de", "seeds": REPO / "seeds"}
@@ -123,11 +106,11 @@ def part_quality(qa_mod: object, quick: bool) -> dict[str, object]:
     for name, folder in corpora.items():
         indexes = {}
         for backend, location in {
-            "local": _rel(WORK / f"index-{name}"),
-            "milvus": f"milvus:{_rel(WORK / f'{name}.db')}",
+            "local": rel(WORK / f"index-{name}"),
+            "milvus": f"milvus:{rel(WORK / f'{name}.db')}",
         }.items():
             start = time.perf_counter()
-            indexes[backend] = qa_mod.Index.build([_rel(folder)], location)  # type: ignore[attr-defined]
+            indexes[backend] = qa_mod.Index.build([rel(folder)], location)  # type: ignore[attr-defined]
             report = indexes[backend].build_report
             print(
                 f"{name} {backend}: {len(indexes[backend])} passages, {report.embedded} "
@@ -179,7 +162,7 @@ def _milvus_tier(tier: str, local: qa.Index) -> tuple[str, dict[str, object]]:
     from vectorstore.store import MANIFEST
 
     db = WORK / f"tier-{tier}.db"
-    location = f"milvus:{_rel(db)}"
+    location = f"milvus:{rel(db)}"
     sidecar = WORK / f"tier-{tier}.json"
     facts = json.loads(sidecar.read_text()) if sidecar.exists() else {}
     if facts.get("local_generation") == local.generation and db.exists():
@@ -207,12 +190,6 @@ def _milvus_tier(tier: str, local: qa.Index) -> tuple[str, dict[str, object]]:
     return location, facts | {"cached": False}
 
 
-def _recall(found: np.ndarray, exact: np.ndarray) -> float:
-    return float(
-        np.mean([len(set(e) & set(f[f >= 0])) / len(e) for e, f in zip(exact, found, strict=True)])
-    )
-
-
 def part_tiers(
     qa_mod: object, tiers: Sequence[str], questions: Sequence[Question], n_queries: int
 ) -> dict[str, object]:
@@ -222,22 +199,22 @@ def part_tiers(
     from vectorstore.lexical import tokenize
 
     texts, units = real_units(qa_mod)
-    _ensure_pool(texts, max(TIERS[t] for t in tiers) // PER_FILE)
-    timing = _spread(questions, n_queries)
+    ensure_pool(texts, max(TIERS[t] for t in tiers) // PER_FILE)
+    timing = spread(questions, n_queries)
     out: dict[str, object] = {"queries": len(timing), "k": TIER_K, "tiers": {}}
     for tier in tiers:
         try:
-            _build_tier(qa_mod, tier, units, rebuild=False, reuse=True)
+            build_tier(qa_mod, tier, units, rebuild=False, reuse=True)
         except IndexMismatchError as exc:  # an older format: perf.py would rebuild it too
             print(f"tier {tier}: {exc}; rebuilding")
-            _build_tier(qa_mod, tier, units, rebuild=True, reuse=False)
-        register_embedder(DERIVED_MODEL, _derived(units))
-        local = qa_mod.Index.load(_rel(PERF / f"index-tier-{tier}"))  # type: ignore[attr-defined]
+            build_tier(qa_mod, tier, units, rebuild=True, reuse=False)
+        register_embedder(DERIVED_MODEL, derived_embedder(units))
+        local = qa_mod.Index.load(rel(PERF / f"index-tier-{tier}"))  # type: ignore[attr-defined]
         location, publish = _milvus_tier(tier, local)
         milvus = qa_mod.Index.load(location)  # type: ignore[attr-defined]
         indexes = {"local": local, "milvus": milvus}
         vectors = get_embedder(DERIVED_MODEL).encode_queries([q.text for q in timing])
-        exact, _ = _exact_top(local._snapshot.vectors, vectors, 10)
+        exact, _ = exact_top(local._snapshot.vectors, vectors, 10)
         figures: dict[str, object] = {
             "passages": len(local),
             "publish": publish,
@@ -248,7 +225,7 @@ def part_tiers(
         }
         for backend, index in indexes.items():
             found = index._snapshot.dense_search(vectors, 10)
-            figures[f"recall@10 {backend}"] = _recall(found, exact)
+            figures[f"recall@10 {backend}"] = recall(found, exact)
         for q in timing[:5]:  # warm-up: Milvus Lite builds its BM25 scorer on first use
             for index in indexes.values():
                 index.search(q.text, k=TIER_K)
@@ -265,7 +242,7 @@ def part_tiers(
                 mine, theirs = hits[1].scores(rows), hits[0].scores(rows)
                 drift.append(float((np.abs(mine - theirs) / np.maximum(theirs, 1e-9)).max()))
             answers = {}
-            for backend in list(indexes)[i % 2 :] + list(indexes)[: i % 2]:
+            for backend in rotate(list(indexes), i):
                 start = time.perf_counter()
                 answers[backend] = cold_search(indexes[backend], q.text, TIER_K)
                 latencies[f"hybrid {backend}"].append(time.perf_counter() - start)
@@ -296,7 +273,7 @@ def part_tiers(
 # --- report --------------------------------------------------------------------------
 
 
-def _quality_table(quality: dict[str, object]) -> str:
+def _qualitymarkdown_table(quality: dict[str, object]) -> str:
     rows = []
     for name, figures in quality["sets"].items():  # type: ignore[attr-defined]
         for mode in ("hybrid", "dense", "lexical"):
@@ -311,10 +288,10 @@ def _quality_table(quality: dict[str, object]) -> str:
     for figure in ("hit@1", "hit@5", "MRR@10"):
         head += [f"{figure} local", f"{figure} Milvus"]
     head += [f"largest difference (≤ {WITHIN})", "same top 10"]
-    return _table(head, rows)
+    return markdown_table(head, rows)
 
 
-def _tier_table(tiers: dict[str, object]) -> str:
+def _tiermarkdown_table(tiers: dict[str, object]) -> str:
     rows = []
     for tier, f in tiers["tiers"].items():  # type: ignore[attr-defined]
         for backend in ("local", "milvus"):
@@ -353,7 +330,7 @@ def _tier_table(tiers: dict[str, object]) -> str:
         "BM25 drift, median / max",
         "publish (insert, index, load), size",
     ]
-    return _table(head, rows)
+    return markdown_table(head, rows)
 
 
 def report_markdown(results: dict[str, object]) -> str:
@@ -361,8 +338,7 @@ def report_markdown(results: dict[str, object]) -> str:
     machine = results["machine"]
     assert isinstance(machine, dict)
     lines = [
-        f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, "
-        f"load average at start {machine['loadavg_at_start']}. pymilvus "
+        f"Machine: {describe_machine(machine)}. pymilvus "
         f"{results['versions']['pymilvus']}, milvus-lite {results['versions']['milvus_lite']} "
         "(embedded: the Milvus Lite server runs in qa's process, as `milvus:PATH.db` does).",
     ]
@@ -382,7 +358,7 @@ def report_markdown(results: dict[str, object]) -> str:
             f"hit@5 and MRR@10 within {WITHIN} of the local backend. *Same top 10*: share of "
             "questions whose 10 cited passages are the same, in the same order.",
             "",
-            _quality_table(quality),
+            _qualitymarkdown_table(quality),
         ]
     tiers = results.get("tiers")
     if isinstance(tiers, dict):
@@ -404,7 +380,7 @@ def report_markdown(results: dict[str, object]) -> str:
             "qa's BM25 score of any of both backends' 20 best rows (median and maximum over "
             "the questions).",
             "",
-            _tier_table(tiers),
+            _tiermarkdown_table(tiers),
             "",
             "Where the BM25 scores agree, a different top 5 comes from ties: the generated "
             "passages are near-duplicates of each other, and among equal BM25 scores at the "
@@ -426,7 +402,7 @@ def report_markdown(results: dict[str, object]) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parses the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arg_parser(__doc__, xquad=False)
     parser.add_argument("--parts", default=",".join(PARTS), help="quality,tiers")
     parser.add_argument("--tiers", default=None, help="10k,100k (quick: 10k)")
     parser.add_argument("--queries", type=int, default=None, help="tier questions (100)")
@@ -440,13 +416,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark and writes the results; returns the exit status."""
     args = parse_args(argv)
-    _set_environment()
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    if set(parts) - set(PARTS):
-        raise SystemExit(f"unknown parts: {parts}; choose from {PARTS}")
-    tiers = (args.tiers or ("10k" if args.quick else "10k,100k")).split(",")
-    if set(tiers) - set(TIERS):
-        raise SystemExit(f"unknown tiers: {tiers}; choose from {list(TIERS)}")
+    set_environment()
+    parts = choices(args.parts, PARTS, "parts")
+    tiers = choices(args.tiers or ("10k" if args.quick else "10k,100k"), list(TIERS), "tiers")
     path = RESULTS / f"backends{'-quick' if args.quick else ''}.json"
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if args.report_only:
@@ -468,9 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "tiers" in parts:
         questions = prepare_xquad(DEFAULT_XQUAD, DATA / "xquad-de")
         n = args.queries or (20 if args.quick else 100)
-        results["tiers"] = part_tiers(qa, [t for t in TIERS if t in tiers], questions, n) | stamp
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        results["tiers"] = part_tiers(qa, tiers, questions, n) | stamp
+    write_json(path, results)
     return _report(results, path, args.quick)
 
 
@@ -479,9 +450,7 @@ def _report(results: dict[str, object], path: Path, quick: bool) -> int:
     body = report_markdown(results)
     print()
     print(body)
-    if not quick:
-        replace_section(SECTION, body)
-    print(f"wrote {_rel(path)}" + ("" if quick else " and benchmarks/RESULTS.md"))
+    publish(SECTION, body, [rel(path)], quick)
     failed = False
     if isinstance(results.get("quality"), dict):
         for figures in results["quality"]["sets"].values():  # type: ignore[index]

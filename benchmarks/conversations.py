@@ -23,7 +23,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -32,11 +31,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from common import REPO, command_line, machine_info, replace_section, today
-from xquad_de import DATA, DEFAULT_XQUAD, prepare_xquad
+from common.args import arg_parser
+from common.corpora import prepare_xquad
+from common.machine import provenance
+from common.metrics import gold_rank, rank_figures
+from common.paths import DATA, DEFAULT_XQUAD, EVAL, REPO, RESULTS
+from common.results import replace_section, write_json
+from common.tables import table_head
 
-EVAL = REPO / "benchmarks" / "eval"
-RESULTS = REPO / "benchmarks" / "results"
 SECTION = "Conversations"
 K = 10
 SETS = {
@@ -47,16 +49,6 @@ TARGETS = {"followup_hit@1": 0.85, "followup_hit@5": 0.95, "switch_drop": 0.02}
 WAYS = ("alone", "naive", "qa")
 
 Search = Callable[[str, Sequence[str]], list[Any]]
-
-
-def _hit_rank(hits: Sequence[Any], turn: dict[str, Any]) -> int | None:
-    first, last = turn["lines"]
-    for rank, p in enumerate(hits[:K], 1):
-        if Path(p.source).name == Path(turn["source"]).name and (
-            p.line_start <= last and p.line_end >= first
-        ):
-            return rank
-    return None
 
 
 def evaluate(
@@ -82,12 +74,8 @@ def evaluate(
             }
             by_way = ranks.setdefault(turn["kind"], {way: [] for way in WAYS})
             for way, hits in asked.items():
-                by_way[way].append(_hit_rank(hits, turn))
+                by_way[way].append(gold_rank(hits, Path(turn["source"]).name, turn["lines"], K))
     return ranks
-
-
-def _share(ranks: Sequence[int | None], at: int) -> float:
-    return sum(r is not None and r <= at for r in ranks) / max(len(ranks), 1)
 
 
 def summary(ranks: dict[str, dict[str, list[int | None]]]) -> dict[str, float]:
@@ -95,9 +83,9 @@ def summary(ranks: dict[str, dict[str, list[int | None]]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for kind in ("followup", "switch"):
         for way in WAYS:
-            r = ranks.get(kind, {}).get(way, [])
-            out[f"{kind}_{way}_hit@1"] = _share(r, 1)
-            out[f"{kind}_{way}_hit@5"] = _share(r, 5)
+            figures = rank_figures(ranks.get(kind, {}).get(way, []))
+            out[f"{kind}_{way}_hit@1"] = figures["hit@1"]
+            out[f"{kind}_{way}_hit@5"] = figures["hit@5"]
         out[f"{kind}_n"] = len(ranks.get(kind, {}).get("qa", []))
     out["switch_drop"] = out["switch_alone_hit@1"] - out["switch_qa_hit@1"]
     return out
@@ -115,7 +103,7 @@ def table(figures: dict[str, dict[str, float]]) -> str:
         "switch hit@1",
         "switch hit@5",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = table_head(head)
     labels = {"alone": "alone", "naive": "previous question pasted in front", "qa": "qa (history)"}
     for name, s in figures.items():
         for way in WAYS:
@@ -132,10 +120,7 @@ def grid(conversations: Sequence[dict[str, Any]], indexes: dict[str, Any]) -> li
     """Measures qa's context weights on ``conversations``; returns table lines."""
     import qa.index as qa_index
 
-    lines = [
-        "| vector weight | term weight | follow-up hit@1 | follow-up hit@5 |",
-        "|---|---|---|---|",
-    ]
+    lines = table_head(["vector weight", "term weight", "follow-up hit@1", "follow-up hit@5"])
     saved = qa_index._CONTEXT_VECTOR, qa_index._CONTEXT_TERMS
     try:
         for vector, terms in itertools.product((0.4, 0.6, 0.8, 1.0, 1.2), (0.0, 0.25, 0.5, 1.0)):
@@ -153,10 +138,10 @@ def grid(conversations: Sequence[dict[str, Any]], indexes: dict[str, Any]) -> li
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the conversations; returns the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arg_parser(__doc__, xquad=False)
     parser.add_argument("--grid", action="store_true", help="measure the context weights")
     args = parser.parse_args(argv)
-    meta = {"date": today(), "command": command_line(), "machine": machine_info()}
+    meta = provenance()
     import qa
     import qa.index as qa_index
 
@@ -209,10 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     body = "\n".join(lines)
     print(body)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "conversations.json").write_text(
-        json.dumps({**meta, "figures": figures}, indent=1) + "\n", encoding="utf-8"
-    )
+    write_json(RESULTS / "conversations.json", {**meta, "figures": figures}, ascii_only=True)
     replace_section(SECTION, body)
     return 0
 

@@ -30,28 +30,23 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from common import command_line, machine_info, percentiles_ms, replace_section, today
-from derived import DERIVED_MODEL
-from perf import (
-    DATA,
-    PER_FILE,
-    PERF,
-    RESULTS,
-    TIERS,
-    _build_tier,
-    _ensure_pool,
-    _rel,
-    _set_environment,
-    _spread,
-    _table,
-    real_units,
+from common.args import arg_parser
+from common.corpora import prepare_xquad
+from common.derived import DERIVED_MODEL
+from common.machine import (
+    describe_machine,
+    provenance,
+    set_environment,
 )
+from common.paths import DATA, REPO, RESULTS, rel
+from common.results import publish, write_json
+from common.tables import markdown_table
+from common.tiers import PER_FILE, PERF, TIERS, build_tier, ensure_pool, real_units
+from common.timing import cold_search, percentiles_ms, rotate, spread
 from tqdm import tqdm
-from xquad_de import DEFAULT_XQUAD, prepare_xquad
 
 if TYPE_CHECKING:
     import qa
@@ -140,14 +135,6 @@ def _row_keys(index: qa.Index) -> dict[tuple[str, int, int], int]:
     return keys
 
 
-def _cold(index: qa.Index, question: str, mode: str, sources: list[str] | None) -> list[object]:
-    """``common.cold_search`` with a source filter: the question vector is not kept."""
-    from qa.index import clear_question_cache
-
-    clear_question_cache()
-    return index.search(question, k=K, mode=mode, sources=sources)
-
-
 def measure(qa_mod: object, questions: Sequence[object], n_queries: int, args: object) -> dict:
     """Builds or checks the tier, times every filter and mode, checks exactness."""
     from qa.index import _EXACT_SELECTION
@@ -155,10 +142,10 @@ def measure(qa_mod: object, questions: Sequence[object], n_queries: int, args: o
 
     texts, units = real_units(qa_mod)
     files = TIERS[TIER] // PER_FILE
-    _ensure_pool(texts, files)
-    build = _build_tier(qa_mod, TIER, units, args.rebuild_tiers, args.reuse_tiers)  # type: ignore[attr-defined]
+    ensure_pool(texts, files)
+    build = build_tier(qa_mod, TIER, units, args.rebuild_tiers, args.reuse_tiers)  # type: ignore[attr-defined]
     gc.collect()
-    index = qa_mod.Index.load(_rel(PERF / f"index-tier-{TIER}"))  # type: ignore[attr-defined]
+    index = qa_mod.Index.load(rel(PERF / f"index-tier-{TIER}"))  # type: ignore[attr-defined]
     snapshot = index._snapshot
     folder = os.path.dirname(index.sources[0])
     filters = _filters(files)
@@ -196,7 +183,7 @@ def measure(qa_mod: object, questions: Sequence[object], n_queries: int, args: o
             "dense_path": path,
         }
 
-    timing = _spread(questions, n_queries)
+    timing = spread(questions, n_queries)
     conditions: list[Filter | None] = [None, *filters]
     modes = ["hybrid", "dense"]
     combos = [(m, c) for m in modes for c in range(len(conditions))]
@@ -211,8 +198,7 @@ def measure(qa_mod: object, questions: Sequence[object], n_queries: int, args: o
     answers: dict[tuple[str, int], list[list[object]]] = {key: [] for key in combos}
     slots = [*combos, None]
     for i, q in enumerate(tqdm(timing, desc="filtered queries", unit="q", disable=None)):
-        j = i % len(slots)
-        for key in [*slots[j:], *slots[:j]]:
+        for key in rotate(slots, i):
             if key is None:
                 start = time.perf_counter()
                 embedder.encode_queries([q.text])
@@ -222,7 +208,7 @@ def measure(qa_mod: object, questions: Sequence[object], n_queries: int, args: o
             f = conditions[c]
             sources = f and _patterns(folder, f)
             start = time.perf_counter()
-            found = _cold(index, q.text, m, sources)
+            found = cold_search(index, q.text, K, m, sources=sources)
             cold[key].append(time.perf_counter() - start)
             start = time.perf_counter()
             index.search(q.text, k=K, mode=m, sources=sources)
@@ -372,7 +358,7 @@ def tables(results: dict) -> tuple[str, str]:
                 f"{v['outside_filter']} of {v['returned']}",
             ]
         )
-    latency = _table(
+    latency = markdown_table(
         [
             "filter",
             "patterns",
@@ -389,7 +375,7 @@ def tables(results: dict) -> tuple[str, str]:
         ],
         lat_rows,
     )
-    exactness = _table(
+    exactness = markdown_table(
         [
             "filter",
             "dense search",
@@ -411,8 +397,7 @@ def report_markdown(results: dict) -> str:
     return "\n".join(
         [
             f"Last run {results['date']}: `{results['command']}` ({results['wall_seconds']:.0f} "
-            f"s). Machine: {machine['nproc']} CPUs ({machine['cpu']}), Python "
-            f"{machine['python']}, load average at start {machine['loadavg_at_start']}.",
+            f"s). Machine: {describe_machine(machine)}.",
             "",
             f"The {results['tier']} tier of the performance benchmark: "
             f"{results['passages']:,} passages in {results['sources']:,} generated files "
@@ -450,10 +435,9 @@ def report_markdown(results: dict) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parses the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arg_parser(__doc__)
     parser.add_argument("--queries", type=int, default=None, help="questions timed (100)")
     parser.add_argument("--quick", action="store_true", help="20 questions; RESULTS.md untouched")
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
     parser.add_argument("--rebuild-tiers", action="store_true", help="rebuild the cached tier")
     parser.add_argument(
         "--reuse-tiers", action="store_true", help="keep the cached tier even if the code changed"
@@ -467,31 +451,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measures, prints the tables and writes the results; returns the exit status."""
     args = parse_args(argv)
-    _set_environment()
+    set_environment()
     path = RESULTS / f"{'filtered-quick' if args.quick else 'filtered'}.json"
     if not args.report_only:
         started = time.perf_counter()
-        stamp = {"date": today(), "command": command_line(), "machine": machine_info()}
-        import qa  # after _set_environment
+        stamp = provenance()
+        import qa  # after set_environment
 
-        os.chdir(Path(__file__).resolve().parent.parent)
+        os.chdir(REPO)
         PERF.mkdir(parents=True, exist_ok=True)
         questions = prepare_xquad(args.xquad.resolve(), DATA / "xquad-de")
         n_queries = args.queries or (20 if args.quick else 100)
         results = stamp | measure(qa, questions, n_queries, args)
         results["wall_seconds"] = time.perf_counter() - started
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        write_json(path, results)
     results = json.loads(path.read_text(encoding="utf-8"))
     latency, exactness = tables(results)
     value, met = target(results)
     print(f"\n{latency}\n\n{exactness}\n")
     print(f"{'PASS' if met else 'FAIL'}  1% filter p50 ≤ {TARGET_RATIO:g}× unfiltered: {value}")
-    written = [_rel(path)]
-    if not args.quick:
-        replace_section(SECTION, report_markdown(results))
-        written.append("benchmarks/RESULTS.md")
-    print("wrote " + ", ".join(written))
+    publish(SECTION, report_markdown(results), [rel(path)], args.quick)
     return 0
 
 

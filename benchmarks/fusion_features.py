@@ -25,9 +25,7 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -35,19 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from common import REPO, command_line, machine_info, replace_section, today
-from xquad_de import (
-    DATA,
-    DEFAULT_EN,
-    DEFAULT_XQUAD,
-    RESULTS,
-    SEED_QUESTIONS,
-    Question,
-    build_index,
-    load_english,
-    load_seeds,
-    prepare_xquad,
-)
+from common.args import arg_parser
+from common.corpora import Question, build_index, load_english, load_seeds, prepare_xquad
+from common.machine import provenance
+from common.metrics import rank_figures
+from common.paths import DATA, DEFAULT_EN, REPO, RESULTS, SEED_QUESTIONS
+from common.results import replace_section, write_json
+from common.tables import table_head
 
 from qa.fusion import Fusion, unit
 
@@ -124,7 +116,7 @@ def collect(index: object, questions: Sequence[Question]) -> list[Candidates]:
 
 def measure(candidates: Sequence[Candidates], w: dict[str, float]) -> np.ndarray:
     """Returns hit@1, hit@5 and MRR@10 of the fused ranking with weights ``w``."""
-    hit1 = hit5 = mrr = 0.0
+    ranks = []
     for c in candidates:
         score = (
             (1 - w["lw"]) * unit(c.cosine)
@@ -134,11 +126,10 @@ def measure(candidates: Sequence[Candidates], w: dict[str, float]) -> np.ndarray
             + w["cv"] * c.coverage
         )
         score = np.where(c.content, score, FUSION.caption_weight * score)
-        ranks = np.flatnonzero(c.gold[np.argsort(-score, kind="stable")[:10]])
-        if len(ranks):
-            rank = ranks[0] + 1
-            hit1, hit5, mrr = hit1 + (rank == 1), hit5 + (rank <= 5), mrr + 1 / rank
-    return np.array([hit1, hit5, mrr]) / len(candidates)
+        gold = np.flatnonzero(c.gold[np.argsort(-score, kind="stable")[:10]])
+        ranks.append(int(gold[0]) + 1 if len(gold) else None)
+    figures = rank_figures(ranks)
+    return np.array([figures["hit@1"], figures["hit@5"], figures["mrr@10"]])
 
 
 def choose(candidates: Sequence[Candidates]) -> dict[str, float]:
@@ -155,10 +146,9 @@ def _questions(change: np.ndarray, n: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the A/B and writes the results; returns the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
+    parser = arg_parser(__doc__)
     args = parser.parse_args(argv)
-    meta = {"date": today(), "command": command_line(), "machine": machine_info()}
+    meta = provenance()
     import qa
 
     os.chdir(REPO)  # sources are cited relative to the repository
@@ -180,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def cells(figures: np.ndarray) -> str:
         return " / ".join(f"{v:.3f}" for v in figures)
 
-    head = "| weights | DE hit@1 / hit@5 / MRR@10 | EN | seeds |"
+    head = table_head(["weights", "DE hit@1 / hit@5 / MRR@10", "EN", "seeds"])
     rows = [
         f"| qa today {QA_WEIGHTS} | {cells(measure(de, QA_WEIGHTS))} | "
         + " | ".join(cells(measure(s, QA_WEIGHTS)) for s in sets.values())
@@ -204,14 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(DE hit@1 0.955, MRR@10 0.975) and the features would be computed for every "
             "candidate.",
             "",
-            head,
-            "|---|---|---|---|",
+            *head,
             *rows,
         ]
     )
     print(body)
     replace_section(SECTION, body)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     raw = {
         **meta,
         "grid": GRID,
@@ -222,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         | {k: list(measure(s, for_all)) for k, s in sets.items()},
         "cross_validated_de": list(crossed),
     }
-    (RESULTS / "fusion_features.json").write_text(json.dumps(raw, indent=1) + "\n", "utf-8")
+    write_json(RESULTS / "fusion_features.json", raw, ascii_only=True)
     return 0
 
 

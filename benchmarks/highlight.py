@@ -4,7 +4,7 @@ Isolates the highlight step from retrieval. For every XQuAD-de question (the Ger
 and the English ones of ``benchmarks/en_questions.tsv``) the gold paragraph is split into
 sentences (``vectorstore.sentences.sentence_spans``) and one sentence is chosen by each
 rule below; a rule scores when its sentence holds a gold answer (whitespace-normalised,
-case-insensitive, as ``xquad_de.answer_in_highlight``).
+case-insensitive, as ``common.metrics.answer_in_highlight``).
 
 - lexical: qa's rule today (``qa.highlight.best_sentence``), with the IDF weights of an
   index over the XQuAD articles, built by ``qa.Index.build`` as bench-quality does.
@@ -35,7 +35,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -44,19 +43,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from common import REPO, command_line, machine_info, percentiles_ms, replace_section, today
-from xquad_de import (
-    DATA,
-    DEFAULT_EN,
-    DEFAULT_XQUAD,
-    RESULTS,
-    Hit,
-    Question,
-    answer_in_highlight,
-    build_index,
-    load_english,
-    prepare_xquad,
-)
+from common.args import arg_parser
+from common.corpora import Hit, Question, build_index, load_english, prepare_xquad
+from common.machine import describe_machine, provenance
+from common.metrics import answer_in_highlight
+from common.paths import DATA, DEFAULT_EN, REPO, RESULTS
+from common.results import replace_section, write_json
+from common.tables import table_head
+from common.timing import interleaved, percentiles_ms, spread
 
 from qa.highlight import COSINE_WEIGHT, best_sentence, sentence_scores
 from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
@@ -270,18 +264,13 @@ def time_embedding(
         "pooled": pooled,
         "sentences": alone,
     }
-    names = list(arms)
     embedder.encode_passages([p.text for p in paragraphs[:4]])  # warm-up
-    seconds = {name: np.zeros((rounds, len(paragraphs))) for name in names}
+    seconds = {name: np.zeros((rounds, len(paragraphs))) for name in arms}
     for number in range(rounds):
         for kind in vectors.values():
             kind.clear()
-        for i, p in enumerate(paragraphs):
-            turn = (i + number) % len(names)
-            for name in names[turn:] + names[:turn]:
-                start = time.perf_counter()
-                arms[name](p)
-                seconds[name][number, i] = time.perf_counter() - start
+        for name, durations in interleaved(arms, paragraphs, turn=number).items():
+            seconds[name][number] = durations
         rates = ", ".join(
             f"{name} {len(paragraphs) / t[number].sum():.1f}" for name, t in seconds.items()
         )
@@ -331,7 +320,7 @@ def _f(value: object) -> str:
 def table(rows: Sequence[dict[str, object]]) -> str:
     """Returns the markdown table: one row per rule."""
     head = ["rule", "DE even", "DE odd", "DE all", "EN", "w (even / odd / EN)", "cost"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = table_head(head)
     for row in rows:
         w = "–"
         if "w_all" in row:
@@ -353,8 +342,7 @@ def report_markdown(rows: Sequence[dict[str, object]], meta: dict[str, object]) 
             "",
             f"Measured {meta['date']} with `{meta['command']}`.",
             "",
-            f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, "
-            f"load average at start {machine['loadavg_at_start']} (shared machine).",
+            f"Machine: {describe_machine(machine)} (shared machine).",
             "",
             f"Each XQuAD-de question's gold paragraph ({counts['paragraphs']} paragraphs, "
             f"{counts['sentences']} sentences) is split into sentences and one is chosen; "
@@ -389,8 +377,7 @@ def report_markdown(rows: Sequence[dict[str, object]], meta: dict[str, object]) 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parses the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
+    parser = arg_parser(__doc__)
     parser.add_argument("--en", type=Path, default=DEFAULT_EN, help="English questions TSV")
     parser.add_argument("--rounds", type=int, default=3, help="embedding rounds")
     parser.add_argument("--latency-n", type=int, default=50, help="questions timed for (c)")
@@ -400,11 +387,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark and writes the results; returns the exit status."""
     args = parse_args(argv)
-    meta: dict[str, object] = {
-        "date": today(),
-        "command": command_line(),
-        "machine": machine_info(),
-    }
+    meta: dict[str, object] = provenance()
     import qa
 
     os.chdir(REPO)  # sources are cited relative to the repository
@@ -432,8 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for number, p in enumerate(paragraphs):
         p.vectors = {kind: values[number] for kind, values in vectors.items()}
     print(f"(c): embedding the sentences of the top {TOP} passages, {args.latency_n} questions")
-    spread = [german[i * len(german) // args.latency_n] for i in range(args.latency_n)]
-    at_question = time_question_embedding(index, embedder, spread)
+    at_question = time_question_embedding(index, embedder, spread(german, args.latency_n))
     for cases in (de, en):
         questions = embedder.encode_queries([c.question.text for c in cases])
         for c, q in zip(cases, questions, strict=True):
@@ -457,9 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (RESULTS / "highlight.md").write_text(report + "\n", encoding="utf-8")
     replace_section("Highlight", report.split("\n", 2)[2])
     raw = {**meta, "embedding": timing, "question_time": at_question, "rows": rows}
-    (RESULTS / "highlight.json").write_text(
-        json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_json(RESULTS / "highlight.json", raw)
     print("wrote benchmarks/results/highlight.md, highlight.json and benchmarks/RESULTS.md")
     return 0
 

@@ -14,7 +14,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -30,12 +29,15 @@ from pathlib import Path
 from types import FrameType
 
 import numpy as np
-from common import REPO, RESULTS_MD, command_line, machine_info, replace_section, today
+from common.args import arg_parser
+from common.machine import command_line, machine_info, today
+from common.paths import DATA, REPO, RESULTS, rel
+from common.results import replace_section, write_json
 
 HOST = "127.0.0.1"
 QUESTIONS = REPO / "tests" / "data" / "seed_questions.json"
-RESULTS_JSON = REPO / "benchmarks" / "results" / "load.json"
-DEFAULT_INDEX = REPO / "benchmarks" / "data" / "index-seeds"
+RESULTS_JSON = RESULTS / "load.json"
+DEFAULT_INDEX = DATA / "index-seeds"
 SECTION = "Load"
 TARGET_P95_MS = 500.0
 # Hard bounds, whatever the flags say: the run always ends by itself.
@@ -328,7 +330,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the benchmark; returns the exit code (1 if a target is missed)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arg_parser(__doc__, xquad=False)
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window (60)")
     parser.add_argument("-k", type=int, default=5, help="passages per request (5)")
@@ -351,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"building/updating the index at {args.index} ...", flush=True)
     _build_index(args.index)
     port = args.port or _free_port()
-    log_path = REPO / "benchmarks" / "results" / "load-server.log"
+    log_path = RESULTS / "load-server.log"
     server = _start_server(args.index, port, log_path)
     try:
         startup = _wait_listening(server, port, log_path)
@@ -386,15 +388,14 @@ def main(argv: list[str] | None = None) -> int:
             machine=machine,
             server_startup_s=startup,
         )
-    RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_JSON.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    write_json(RESULTS_JSON, results)
     print(_table(results))
     for result in results:
         if result["error_samples"]:
             print("errors, e.g.:", *result["error_samples"][:3], sep="\n  ")
     if not args.no_write:
         replace_section(SECTION, _section(results, machine, command))
-        print(f"wrote {RESULTS_JSON.relative_to(REPO)} and {RESULTS_MD.relative_to(REPO)}")
+        print(f"wrote {rel(RESULTS_JSON)} and benchmarks/RESULTS.md")
     return 0 if all(_meets(r) for r in results) else 1
 
 

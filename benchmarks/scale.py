@@ -1,7 +1,7 @@
 """Scale benchmark: a Ray Data build against a local build, and what a cluster would take.
 
 - ``builds``: on XQuAD-de (48 articles, 314 passages) and on a generated corpus of 10,000
-  passages (``benchmarks/derived.py``'s text, embedded for real by the default model), a
+  passages (``benchmarks/common/derived.py``'s text, embedded for real by the default model), a
   local build and a Ray build (``--engine ray`` on a local Ray instance that the build
   starts and stops), taking turns, each ``--rebuild`` in a fresh process inside a
   loopback-only network namespace (``unshare -n``, where permitted). Reports passages/s
@@ -43,17 +43,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO, command_line, machine_info, replace_section, today
-from derived import link_tier, write_pool
-from xquad_de import DEFAULT_XQUAD, K, Question, _qa_hits, prepare_xquad, rank_of
+from common.args import arg_parser
+from common.corpora import Question, prepare_xquad, qa_hits
+from common.derived import link_tier, write_pool
+from common.machine import provenance
+from common.metrics import K, rank_of
+from common.paths import DATA, REPO, RESULTS
+from common.results import replace_section, write_json
+from common.tables import markdown_table
+from common.tiers import PER_FILE
 
-BENCH = REPO / "benchmarks"
-DATA = BENCH / "data"
 SCALE = DATA / "scale"
-RESULTS = BENCH / "results"
 BACKENDS = RESULTS / "backends.json"
 ENGINES = ("local", "ray")
-PER_FILE = 100  # passages per generated file, as in benchmarks/perf.py
 TARGET_RATIO = 0.8  # Ray passages/s (start-up apart) over local, on the 10k corpus
 NODES = (1, 4, 16, 64, 256)
 SIZES = (1_000_000, 10_000_000, 100_000_000)
@@ -67,7 +69,7 @@ MIB = 1 << 20
 
 def child(engine: str, folder: str, index_dir: str) -> None:
     """Builds ``folder`` into ``index_dir`` with ``engine``; prints the figures as JSON."""
-    from derived import TimingEmbedder
+    from common.derived import TimingEmbedder
 
     import qa
     from vectorstore.embedding import get_embedder, register_embedder
@@ -263,7 +265,7 @@ def compare(local_dir: Path, ray_dir: Path, questions: Sequence[Question]) -> di
             hits = {e: indexes[e].search(q.text, k=K) for e in indexes}
             same += [p.citation for p in hits["local"][:5]] == [p.citation for p in hits["ray"][:5]]
             for e in indexes:
-                ranks[e].append(rank_of(_qa_hits(hits[e]), q))
+                ranks[e].append(rank_of(qa_hits(hits[e]), q))
         out["questions"] = len(questions)
         out["same_top5"] = same / len(questions)
         for e, found in ranks.items():
@@ -446,12 +448,6 @@ def _passages(builds: dict[str, Any], corpus: str) -> float:
 # --- report ----------------------------------------------------------------------------
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _hours(h: float | None) -> str:
     if h is None:
         return "(placeholder)"
@@ -482,7 +478,7 @@ def report_builds(results: dict[str, Any]) -> str:
                     f"{m['cpu_seconds']:.0f}",
                 ]
             )
-    builds = _table(
+    builds = markdown_table(
         [
             "corpus",
             "engine",
@@ -497,7 +493,7 @@ def report_builds(results: dict[str, Any]) -> str:
         ],
         rows,
     )
-    ratios = _table(
+    ratios = markdown_table(
         [
             "corpus",
             "rounds",
@@ -589,7 +585,7 @@ def report_scaling(results: dict[str, Any]) -> str:
     m = s["measured"]
     milvus = s["milvus_insert"]
     cols = ["1M", "10M", "100M"]
-    table = _table(
+    table = markdown_table(
         [
             "nodes",
             "build passages/s",
@@ -620,7 +616,7 @@ def report_scaling(results: dict[str, Any]) -> str:
     hnsw = b["vector"] + 2 * 16 * 4 + 8  # float32 vector, level-0 links (2M ids), upper levels
     sq8 = b["vector"] / 4 + 8
     gib = 1e7 / 2**30  # bytes per passage -> GiB per 10M passages
-    indexes = _table(
+    indexes = markdown_table(
         ["Milvus index", "bytes per passage", "GiB per 10M, vectors", "GiB per 10M, with BM25"],
         [
             [
@@ -690,10 +686,9 @@ where memory is short, at some cost in recall."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arg_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="one round, small corpora")
     parser.add_argument("--rounds", type=int, default=None, help="rounds on the big corpus")
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -718,7 +713,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         results = measure(args.quick, args.rounds, args.xquad.resolve())
     results["scaling"] = part_scaling(results["builds"])
-    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    write_json(path, results, indent=2, ascii_only=True, default=str)
     print(report_builds(results))
     print(report_scaling(results))
     if not args.quick:
@@ -729,7 +724,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def measure(quick: bool, rounds: int | None, xquad: Path) -> dict[str, Any]:
     """Prepares the corpora and runs the builds; returns the results."""
-    from perf import PERF, real_units
+    from common.tiers import PERF, real_units
 
     import qa
 
@@ -743,12 +738,7 @@ def measure(quick: bool, rounds: int | None, xquad: Path) -> dict[str, Any]:
     link_tier(PERF / "pool", SCALE / generated, files)
     corpora = {"xquad": DATA / "xquad-de", generated: SCALE / generated}
     asked = questions[:: max(1, len(questions) // 200)] if quick else questions
-    results: dict[str, Any] = {
-        "date": today(),
-        "command": command_line(),
-        "machine": machine_info(),
-        "quick": quick,
-    }
+    results: dict[str, Any] = provenance(quick=quick)
     counts = {"xquad": 1 if quick else 3, generated: rounds or 1}
     results["builds"] = part_builds(corpora, asked, counts)
     return results

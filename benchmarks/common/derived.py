@@ -1,4 +1,4 @@
-"""Generated corpora with derived vectors, and a timing embedder, for the performance benchmark.
+"""Generated corpora with derived vectors, and a timing embedder, for the performance benchmarks.
 
 Large corpora cannot be embedded for real on a small machine (the default model embeds a
 few passages per second on 2 loaded cores), so the performance benchmark generates them:
@@ -23,8 +23,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from common import write_if_changed
 
+from common.results import write_if_changed
 from vectorstore import Embedder
 
 __all__ = [
