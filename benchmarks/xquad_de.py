@@ -391,6 +391,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="0,0.1,0.2,0.3,0.5",
         help="Fusion.sentence_weight values to compare (hybrid; '' to skip)",
     )
+    parser.add_argument(
+        "--answer-type-weights",
+        default="1.0,0.8,0.6",
+        help="Fusion.answer_type_weight values to compare (hybrid; '' to skip)",
+    )
     return parser.parse_args(argv)
 
 
@@ -469,7 +474,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "de": qa.Index.load(rel(DATA / f"index-{slug(model)}")),
         "seeds": qa.Index.load(rel(DATA / f"index-seeds-{slug(model)}")),
     }
-    sweeps = {"caption_weight": args.caption_weights, "sentence_weight": args.sentence_weights}
+    sweeps = {
+        "caption_weight": args.caption_weights,
+        "sentence_weight": args.sentence_weights,
+        "answer_type_weight": args.answer_type_weights,
+    }
     for setting, values in sweeps.items():
         if values and not args.quick:
             lines = fusion_table(

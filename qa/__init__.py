@@ -13,7 +13,7 @@ from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage, SourceInfo, SourceLine
 from qa.query import MAX_QUESTION_CHARS
-from qa.relevance import MIN_RELEVANCE
+from qa.relevance import GOOD_RELEVANCE, MIN_RELEVANCE, Fit, fit_of
 from vectorstore import (
     DEFAULT_MODEL,
     BuildReport,
@@ -29,10 +29,12 @@ __all__ = [
     "ARTICLE_SUFFIXES",
     "DEFAULT_INDEX_DIR",
     "DEFAULT_MODEL",
+    "GOOD_RELEVANCE",
     "MAX_HISTORY_TURNS",
     "MAX_QUESTION_CHARS",
     "MIN_RELEVANCE",
     "BuildReport",
+    "Fit",
     "Fusion",
     "Index",
     "IndexCorruptError",
@@ -46,5 +48,6 @@ __all__ = [
     "SourceInfo",
     "SourceLine",
     "check_article",
+    "fit_of",
     "retrieve",
 ]

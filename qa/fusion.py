@@ -31,12 +31,16 @@ class Fusion:
         sentence_weight: Weight of the passage's best sentence's cosine to the question,
             scaled to [0, 1] over the candidates and added to the fused score: a passage
             whose one sentence says what is asked beats one that is merely on the subject.
+        answer_type_weight: Factor on the score of a passage that holds no number when
+            the question asks how many, or no date when it asks when
+            (``qa.answer_type``).
     """
 
     lexical_weight: float = 0.3
     candidates: int = 20
     caption_weight: float = 0.9
     sentence_weight: float = 0.3
+    answer_type_weight: float = 1.0
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer_type import AnswerType, answer_type, holds
 from qa.conversation import CONTEXT_TURNS, check_history, dependence
 from qa.fusion import Fusion, SearchMode, fuse, unit
 from qa.highlight import best_sentence
@@ -726,7 +727,12 @@ class Index:
             sentences = np.array([b.max() for b in best])  # type: ignore[union-attr]
             scores = scores + fusion.sentence_weight * unit(sentences)
         content = snapshot.passages["kind"][rows] == PassageKind.TEXT
-        return np.where(content, scores, scores * fusion.caption_weight)
+        scores = np.where(content, scores, scores * fusion.caption_weight)
+        kind = answer_type(query.text)
+        if kind is AnswerType.OTHER or fusion.answer_type_weight == 1.0:
+            return scores
+        fits = np.array([holds(kind, snapshot.passage_text(int(r))) for r in rows])
+        return np.where(fits, scores, scores * fusion.answer_type_weight)
 
     def _features(
         self,

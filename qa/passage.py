@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qa.relevance import Fit, fit_of
+
 __all__ = ["Passage", "SourceInfo", "SourceLine", "citation_ids"]
 
 
@@ -49,6 +51,11 @@ class Passage:
         return f"{self.source}:{page}{self.line_start}-{self.line_end}"
 
     @property
+    def fit(self) -> Fit:
+        """The plain label of ``relevance``: good, maybe or poor (see ``qa.Fit``)."""
+        return fit_of(self.relevance)
+
+    @property
     def highlight(self) -> str:
         """The sentence of ``text`` that best answers the question."""
         start, end = self.highlight_span
@@ -63,6 +70,7 @@ class Passage:
             "text": self.text,
             "score": round(float(self.score), 6),
             "relevance": round(float(self.relevance), 6),
+            "fit": self.fit.value,
             "highlight": self.highlight,
             "page": self.page,
             "title": self.title,
@@ -78,6 +86,7 @@ class Passage:
             "citation": self.citation,
             "score": self.score,
             "relevance": self.relevance,
+            "fit": self.fit.value,
             "highlight": self.highlight,
             "page": self.page,
             "title": self.title,

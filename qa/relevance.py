@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +37,14 @@ from vectorstore import Moments
 __all__ = [
     "BACKGROUNDS",
     "FEATURES",
+    "GOOD_RELEVANCE",
     "MIN_RELEVANCE",
     "NOT_ANSWERED",
+    "Fit",
     "background",
     "coverage",
     "cross_lingual",
+    "fit_of",
     "language",
     "relevance",
 ]
@@ -54,11 +58,32 @@ _WEIGHTS = np.array([6.913, 1.023, 1.622])
 # The threshold below which an answer's best passage is taken as "no article answers":
 # chosen there to tell answerable from off-topic calibration questions best.
 MIN_RELEVANCE = 0.08
+# At or above this, a passage is labelled a good fit: chosen there as the relevance above
+# which a first passage is the right one in nearly every case.
+GOOD_RELEVANCE = 0.5
 # What qa says when an answer's best passage is below MIN_RELEVANCE.
 NOT_ANSWERED = (
     "the indexed articles do not seem to answer this question; "
     "the passages below are only the closest candidates"
 )
+
+
+class Fit(StrEnum):
+    """A plain label for a passage's relevance, what a reader is shown instead of a number.
+
+    The measured meaning of each label is in benchmarks/RESULTS.md ("Relevance").
+    """
+
+    GOOD = "good"  # relevance >= GOOD_RELEVANCE: very likely answers the question
+    MAYBE = "maybe"  # MIN_RELEVANCE <= relevance < GOOD_RELEVANCE: may answer it
+    POOR = "poor"  # below MIN_RELEVANCE: probably does not answer it
+
+
+def fit_of(relevance: float) -> Fit:
+    """Returns the label of a relevance (see ``Fit``)."""
+    if relevance >= GOOD_RELEVANCE:
+        return Fit.GOOD
+    return Fit.MAYBE if relevance >= MIN_RELEVANCE else Fit.POOR
 
 
 # Function words of each language that the other's lacks ("die", "was" and "in" are in

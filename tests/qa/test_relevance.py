@@ -1,0 +1,77 @@
+"""Relevance labels and answer types: what the chat shows a reader instead of a number."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import qa
+from qa.answer_type import AnswerType, answer_type, holds
+
+
+@pytest.mark.parametrize(
+    ("relevance", "fit"),
+    [
+        (0.0, qa.Fit.POOR),
+        (qa.MIN_RELEVANCE - 1e-6, qa.Fit.POOR),
+        (qa.MIN_RELEVANCE, qa.Fit.MAYBE),
+        (qa.GOOD_RELEVANCE - 1e-6, qa.Fit.MAYBE),
+        (qa.GOOD_RELEVANCE, qa.Fit.GOOD),
+        (1.0, qa.Fit.GOOD),
+    ],
+)
+def test_fit_labels_follow_the_two_thresholds(relevance: float, fit: qa.Fit) -> None:
+    assert 0 < qa.MIN_RELEVANCE < qa.GOOD_RELEVANCE < 1
+    passage = qa.Passage("a.txt", 1, 1, "Text.", 1.0, relevance=relevance)
+    assert passage.fit is fit
+    assert passage.to_dict()["fit"] == fit.value
+    assert passage.metadata()["fit"] == fit.value
+
+
+def test_every_search_result_carries_its_label(seed_index: qa.Index) -> None:
+    hits = seed_index.search("Wie viele Reservisten umfasst die Teilmobilmachung?", k=5)
+    assert [h.fit for h in hits] == [qa.fit_of(h.relevance) for h in hits]
+    assert hits[0].fit is not qa.Fit.POOR
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Wie viele Tote gab es in Kasachstan?", AnswerType.COUNT),
+        ("Wieviele Reservisten wurden einberufen?", AnswerType.COUNT),
+        ("How much did the pipeline cost?", AnswerType.COUNT),
+        ("Wann wurde Janukowitsch gewählt?", AnswerType.DATE),
+        ("In what year did the war start?", AnswerType.DATE),
+        ("Seit wann gilt die Teilmobilmachung?", AnswerType.DATE),
+        ("Wer hat Janukowitsch gratuliert?", AnswerType.OTHER),
+        ("Why did NATO move troops?", AnswerType.OTHER),
+    ],
+)
+def test_answer_type_of_questions(question: str, kind: AnswerType) -> None:
+    assert answer_type(question) is kind
+
+
+def test_passages_that_cannot_hold_the_answer_type() -> None:
+    assert holds(AnswerType.COUNT, "Die Bilanz: 164 Tote.")
+    assert holds(AnswerType.COUNT, "Dreihundert Soldaten kamen.")
+    assert not holds(AnswerType.COUNT, "Die Lage bleibt angespannt.")
+    assert holds(AnswerType.DATE, "Am 5. Januar begannen die Proteste.")
+    assert holds(AnswerType.DATE, "Seit 2014 ist die Krim besetzt.")
+    assert not holds(AnswerType.DATE, "Die Proteste begannen in Almaty.")
+    assert holds(AnswerType.OTHER, "Anything at all.")
+
+
+def test_answer_type_weight_moves_only_passages_without_the_type(seed_index: qa.Index) -> None:
+    question = "Wie viele Reservisten umfasst die Teilmobilmachung?"
+    plain = seed_index.search(question, k=10)
+    seed_index.fusion = dataclasses.replace(qa.Fusion(), answer_type_weight=0.5)
+    try:
+        weighed = seed_index.search(question, k=10)
+    finally:
+        seed_index.fusion = qa.Fusion()
+    by_citation = {p.citation: p.score for p in plain}
+    for p in weighed:
+        if p.citation in by_citation and not holds(AnswerType.COUNT, p.text):
+            assert p.score < by_citation[p.citation]
+    assert any(not holds(AnswerType.COUNT, p.text) for p in plain)
