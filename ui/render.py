@@ -12,7 +12,6 @@ module and :mod:`ui.viewer` write themselves.
 
 from __future__ import annotations
 
-import math
 import re
 import string
 from collections.abc import Sequence
@@ -53,6 +52,7 @@ CSS = """
 .qa-rel { display: inline-block; margin-left: .5em; padding: 0 .45em; border-radius: 999px;
           font-size: .85em; white-space: nowrap; background: #dcfce7; color: #166534; }
 .qa-weak { border-left-style: dashed; color: #6b7280; }
+.qa-fit-maybe { background: #fef3c7; color: #92400e; }
 .qa-weak .qa-rel { background: #f3f4f6; color: #6b7280; }
 .qa-text { white-space: pre-wrap; overflow-wrap: anywhere; }
 mark.qa-hl { background: #fde68a; color: inherit; font-weight: 700; padding: 0 .1em; }
@@ -145,10 +145,10 @@ def _passage_text_html(passage: qa.Passage) -> str:
     )
 
 
-def _relevance_html(relevance: float, lang: Language) -> str:
-    """The passage's relevance as a percentage badge."""
-    percent = str(round(min(max(relevance, 0.0), 1.0) * 100)) if math.isfinite(relevance) else "–"
-    return f'<span class="qa-rel">{texts.text(lang, "relevance", percent=percent)}</span>'
+def _fit_html(passage: qa.Passage, lang: Language) -> str:
+    """The passage's fit as a plain badge ("passt gut", "passt vielleicht", "passt kaum")."""
+    fit = passage.fit
+    return f'<span class="qa-rel qa-fit-{fit.value}">{texts.text(lang, f"fit_{fit.value}")}</span>'
 
 
 def _meta_html(title: str | None, date: str | None) -> str:
@@ -159,16 +159,17 @@ def _meta_html(title: str | None, date: str | None) -> str:
 
 def _answers(passage: qa.Passage) -> bool:
     """Whether the passage's relevance reaches ``qa.MIN_RELEVANCE`` (NaN does not)."""
-    return passage.relevance >= qa.MIN_RELEVANCE
+    return passage.fit is not qa.Fit.POOR
 
 
 def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGUAGE) -> str:
     """Formats retrieved passages as one chat answer.
 
     Each passage shows its rank, its citation (``source:line_start-line_end``, for a PDF
-    ``source:pPAGE:line_start-line_end``), its relevance, its article's title and date
-    when it has them, and its text, with the sentence that best matches the question
-    marked; passages below ``qa.MIN_RELEVANCE`` are greyed (class ``qa-weak``). When even
+    ``source:pPAGE:line_start-line_end``), its fit as a plain label (``qa.Fit``: good,
+    maybe, poor; no percentage), its article's title and date when it has them, and its
+    text, with the sentence that best matches the question marked; passages below
+    ``qa.MIN_RELEVANCE`` are greyed (class ``qa-weak``). When even
     the best one is below it, the answer says first that the articles do not seem to
     answer the question (class ``qa-unanswered``) and sets the passages apart as mere
     candidates. All text is escaped.
@@ -201,7 +202,7 @@ def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGU
             f'<div class="{cls}">'
             f'<div class="qa-cite"><span class="qa-rank">[{rank}]</span> '
             f"<code>{escape_text(passage.citation)}</code>"
-            f"{_relevance_html(passage.relevance, lang)}</div>"
+            f"{_fit_html(passage, lang)}</div>"
             f"{_meta_html(passage.title, passage.date)}"
             f'<div class="qa-text">{_passage_text_html(passage)}</div>'
             "</div>"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 import qa
+import qa.relevance
 import ui
 from tests.ui.markup import PAYLOAD, assert_inert, parse, shown_text
 from ui import texts
@@ -81,32 +82,38 @@ def test_format_answer_without_passages():
     assert "keine Stellen" in ui.format_answer([])
 
 
-def test_format_answer_shows_relevance_beside_each_citation():
+def test_format_answer_shows_a_plain_label_beside_each_citation():
+    between = (qa.MIN_RELEVANCE + qa.GOOD_RELEVANCE) / 2
     passages = [
-        _passage("Eins.", (0, 5), relevance=0.734),
-        _passage("Zwei.", (0, 5), relevance=1.0),
-        _passage("Drei.", (0, 5), relevance=0.0),
+        _passage("Eins.", (0, 5), relevance=qa.GOOD_RELEVANCE),
+        _passage("Zwei.", (0, 5), relevance=between),
+        _passage("Drei.", (0, 5), relevance=qa.MIN_RELEVANCE / 2),
     ]
-    german = shown_text(ui.format_answer(passages))
-    assert "Relevanz 73 %" in german and "Relevanz 100 %" in german and "Relevanz 0 %" in german
-    english = shown_text(ui.format_answer(passages, "en"))
-    assert "relevance 73%" in english and "relevance 100%" in english
-    # Each badge stands in the citation line of its passage.
-    cites = re.findall(r'<div class="qa-cite">(.*?)</div>', ui.format_answer(passages, "en"))
-    assert ["relevance 73%" in c for c in cites] == [True, False, False]
+    for lang, labels in (
+        ("de", ["passt gut", "passt vielleicht", "passt kaum"]),
+        ("en", ["good fit", "possible fit", "poor fit"]),
+    ):
+        answer = ui.format_answer(passages, lang)
+        # Each badge stands in the citation line of its passage; no percentage anywhere.
+        cites = re.findall(r'<div class="qa-cite">(.*?)</div>', answer)
+        assert [re.findall(r'<span class="qa-rel[^"]*">([^<]*)</span>', c) for c in cites] == [
+            [label] for label in labels
+        ]
+        assert "%" not in shown_text(answer)
+        assert "qa-unanswered" not in answer
 
 
 @pytest.mark.parametrize("relevance", [float("nan"), -0.5, 1.5])
 def test_format_answer_tolerates_odd_relevance(relevance):
     answer = ui.format_answer([_passage("Text.", (0, 5), relevance=relevance)], "en")
     assert_inert(answer)
-    assert re.search(r"relevance (0|100|\u2013)%", shown_text(answer))
+    shown = shown_text(answer)
+    assert any(label in shown for label in ("good fit", "possible fit", "poor fit"))
 
 
-def test_answered_question_has_no_note_and_greys_weak_passages(monkeypatch):
-    monkeypatch.setattr(qa, "MIN_RELEVANCE", 0.5)
-    strong = _passage("Stark.", (0, 6), relevance=0.8)
-    weak = _passage("Schwach.", (0, 8), relevance=0.2)
+def test_answered_question_has_no_note_and_greys_weak_passages():
+    strong = _passage("Stark.", (0, 6), relevance=qa.MIN_RELEVANCE)
+    weak = _passage("Schwach.", (0, 8), relevance=qa.MIN_RELEVANCE * 0.99)
     answer = ui.format_answer([strong, weak])
     assert_inert(answer)
     assert "qa-unanswered" not in answer
@@ -116,9 +123,12 @@ def test_answered_question_has_no_note_and_greys_weak_passages(monkeypatch):
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
-def test_not_answered_says_so_and_sets_the_candidates_apart(monkeypatch, lang):
-    monkeypatch.setattr(qa, "MIN_RELEVANCE", 0.5)
-    passages = [_passage("Fast.", (0, 5), relevance=0.49), _passage("Kaum.", (0, 5), relevance=0.1)]
+def test_not_answered_says_so_and_sets_the_candidates_apart(lang):
+    below = qa.MIN_RELEVANCE * 0.99
+    passages = [
+        _passage("Fast.", (0, 5), relevance=below),
+        _passage("Kaum.", (0, 5), relevance=0.0),
+    ]
     answer = ui.format_answer(passages, lang)
     assert_inert(answer)
     shown = shown_text(answer)
@@ -130,10 +140,10 @@ def test_not_answered_says_so_and_sets_the_candidates_apart(monkeypatch, lang):
 
 
 def test_not_answered_follows_the_threshold_of_the_qa_api(monkeypatch):
-    passages = [_passage("Text.", (0, 5), relevance=0.7)]
-    monkeypatch.setattr(qa, "MIN_RELEVANCE", 0.6)
+    passages = [_passage("Text.", (0, 5), relevance=0.3)]
+    monkeypatch.setattr(qa.relevance, "MIN_RELEVANCE", 0.2)
     assert "qa-unanswered" not in ui.format_answer(passages)
-    monkeypatch.setattr(qa, "MIN_RELEVANCE", 0.8)
+    monkeypatch.setattr(qa.relevance, "MIN_RELEVANCE", 0.4)
     assert "qa-unanswered" in ui.format_answer(passages)
 
 
