@@ -9,6 +9,15 @@ Example:
 
 from qa.articles import ARTICLE_SUFFIXES, check_article
 from qa.conversation import MAX_HISTORY_TURNS
+from qa.evaluation import (
+    EvalQuestion,
+    EvalRecord,
+    EvalReport,
+    GoldCitation,
+    Vote,
+    evaluate,
+    read_questions,
+)
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage, SourceInfo, SourceLine
@@ -33,7 +42,11 @@ __all__ = [
     "MAX_QUESTION_CHARS",
     "MIN_RELEVANCE",
     "BuildReport",
+    "EvalQuestion",
+    "EvalRecord",
+    "EvalReport",
     "Fusion",
+    "GoldCitation",
     "Index",
     "IndexCorruptError",
     "IndexLockedError",
@@ -45,6 +58,9 @@ __all__ = [
     "SourceError",
     "SourceInfo",
     "SourceLine",
+    "Vote",
     "check_article",
+    "evaluate",
+    "read_questions",
     "retrieve",
 ]
