@@ -241,7 +241,7 @@ def _row(label: str, value: float | None, flags: Sequence[bool] = (), detail: st
     """One figure of the table: label, value (— when not measured), count and detail."""
     cells = [f"  {label:<24}", "—" if value is None else f"{value:.3f}"]
     if flags:
-        cells.append(f"  ({sum(flags)}/{len(flags)}{' ' + detail if detail else ''})")
+        cells.append(f"  ({sum(flags)}/{len(flags)}{': ' + detail if detail else ''})")
     return "".join(cells)
 
 
@@ -289,8 +289,9 @@ def _eval_table(report: EvalReport, questions: str, index: Index) -> str:
             found = f"not in the top {report.k}" if r.rank is None else f"rank {r.rank}"
         relevance = "—" if r.relevance is None else f"{r.relevance:.2f}"
         gold = ", ".join(g.citation for g in r.gold) or "[] (no article answers)"
+        asked = " → ".join([*r.history, r.question])
         rows += [
-            f"  {r.id}  {found}: {r.question}",
+            f"  {r.id}  {found}: {asked}",
             f"      gold:  {gold}",
             f"      first: {r.citations[0] if r.citations else '—'} (relevance {relevance})",
         ]

@@ -442,9 +442,11 @@ def evaluate(
 
     Each question is searched alone (its conversation's history included), as a new
     question whose vector is not kept from earlier searches, so its time includes
-    embedding it. Feedback lines: a 👎-only line (``"vote": "down"``) is skipped, a 👍
-    line's citation is gold, and 👍 lines of one question (same text and history) add
-    up to one question whose gold is all the passages voted for.
+    embedding it (the model is loaded before the first).
+
+    Feedback lines: a 👎-only line (``"vote": "down"``) is skipped, a 👍 line's citation
+    is gold, and 👍 lines of one question (same text and history) add up to one
+    question whose gold is all the passages voted for.
 
     Args:
         index: The index to ask.
@@ -468,6 +470,8 @@ def evaluate(
     ]
     asked, skipped, merged = _merge(parsed)
     _check_gold(index, asked)
+    if asked:
+        index.warm_up()  # loading the model is no question's latency
     records = []
     for q in tqdm(asked, desc="evaluating", unit="question", disable=not progress):
         clear_question_cache()
