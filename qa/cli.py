@@ -300,16 +300,27 @@ def _eval_table(report: EvalReport, questions: str, index: Index) -> str:
 
 def _write_json(path: str, data: object) -> None:
     """Writes JSON to a file atomically (a temporary file in its folder, then a rename)."""
-    folder = Path(path).resolve().parent
     with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=folder, prefix=".qa-eval-", suffix=".tmp", delete=False
+        "w",
+        encoding="utf-8",
+        dir=Path(path).resolve().parent,
+        prefix=".qa-eval-",
+        suffix=".tmp",
+        delete=False,
     ) as f:
-        json.dump(data, f, ensure_ascii=False, indent=2)
-        f.write("\n")
+        try:
+            json.dump(data, f, ensure_ascii=False, indent=2)
+            f.write("\n")
+        except BaseException:
+            f.close()
+            os.unlink(f.name)
+            raise
     os.replace(f.name, path)
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if args.json not in (None, "-") and not Path(args.json).resolve().parent.is_dir():
+        raise ValueError(f"--json {args.json}: its folder does not exist")
     questions = read_questions(args.questions)
     index = Index.load(args.index)
     report = evaluate(index, questions, args.k, progress=sys.stderr.isatty())

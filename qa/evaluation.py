@@ -117,7 +117,9 @@ class EvalQuestion:
 
     @classmethod
     def from_dict(cls, item: Any, where: str) -> EvalQuestion:
-        """Reads one question object; other keys than the known ones are ignored.
+        """Reads one question object.
+
+        A null optional field is as if absent; keys other than these are ignored.
 
         Args:
             item: ``{"question": str, "gold": [{"source", "line_start", "line_end",
@@ -140,14 +142,14 @@ class EvalQuestion:
         gold = item["gold"]
         if not isinstance(gold, list):
             raise ValueError(f"{where}: 'gold' must be a list of citations")
-        history = item.get("history") or []
+        history = [] if item.get("history") is None else item["history"]
         if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
             raise ValueError(f"{where}: 'history' must be a list of strings")
         for key in ("answer", "id"):
             if item.get(key) is not None and not isinstance(item[key], str):
                 raise ValueError(f"{where}: '{key}' must be a string")
         vote = item.get("vote")
-        if vote is not None and vote not in {v.value for v in Vote}:
+        if vote is not None and vote not in [v.value for v in Vote]:
             raise ValueError(f"{where}: 'vote' must be 'up' or 'down', not {vote!r}")
         return cls(
             question=question,

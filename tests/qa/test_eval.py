@@ -187,6 +187,7 @@ def test_off_topic_question_in_unanswerable_share(seed_index: qa.Index) -> None:
         ('{"question": "Wer?", "gold": [], "history": "Und?"}', "'history' must be a list"),
         ('{"question": "Wer?", "gold": [], "answer": 3}', "'answer' must be a string"),
         ('{"question": "Wer?", "gold": [], "vote": "maybe"}', "'vote' must be 'up' or 'down'"),
+        ('{"question": "Wer?", "gold": [], "vote": ["up"]}', "'vote' must be 'up' or 'down'"),
     ],
 )
 def test_bad_line_names_line_and_field(tmp_path: Path, line: str, message: str) -> None:
@@ -274,3 +275,6 @@ def test_cli_eval_bad_input(seed_index: qa.Index, tmp_path: Path) -> None:
     run = run_qa("eval", str(missing), "--index", str(seed_index.path))
     assert run.returncode == 2
     assert f"{missing}:1: gold source 'x.txt' is not in the index" in run.stderr
+    run = run_qa("eval", str(missing), "--json", str(tmp_path / "no" / "r.json"))
+    assert run.returncode == 2
+    assert "its folder does not exist" in run.stderr
