@@ -9,6 +9,15 @@ Example:
 
 from qa.articles import ARTICLE_SUFFIXES, check_article
 from qa.conversation import MAX_HISTORY_TURNS
+from qa.evaluation import (
+    EvalQuestion,
+    EvalRecord,
+    EvalReport,
+    GoldCitation,
+    Vote,
+    evaluate,
+    read_questions,
+)
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage, SourceInfo, SourceLine
@@ -34,8 +43,12 @@ __all__ = [
     "MAX_QUESTION_CHARS",
     "MIN_RELEVANCE",
     "BuildReport",
+    "EvalQuestion",
+    "EvalRecord",
+    "EvalReport",
     "Fit",
     "Fusion",
+    "GoldCitation",
     "Index",
     "IndexCorruptError",
     "IndexLockedError",
@@ -47,7 +60,10 @@ __all__ = [
     "SourceError",
     "SourceInfo",
     "SourceLine",
+    "Vote",
     "check_article",
+    "evaluate",
     "fit_of",
+    "read_questions",
     "retrieve",
 ]

@@ -1,4 +1,4 @@
-"""The ``qa`` command: ``qa index``, ``qa ask``, ``qa serve``.
+"""The ``qa`` command: ``qa index``, ``qa ask``, ``qa eval``, ``qa serve``.
 
 Errors go to stderr as one line with exit code 2, never as a traceback.
 """
@@ -11,8 +11,11 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
+from qa.evaluation import EvalReport, evaluate, read_questions
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.relevance import MIN_RELEVANCE, NOT_ANSWERED
 from vectorstore import QAError
@@ -21,6 +24,8 @@ from vectorstore.builder import Engine
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+EXIT_BELOW = 1  # qa eval --min-hit1: the figure is below the bar
+WORST_MISSES = 5
 DEFAULT_MAX_UPLOAD_MB = 20  # as ui.upload.DEFAULT_MAX_UPLOAD_MB (ui needs gradio)
 
 
@@ -116,6 +121,32 @@ def _parser() -> argparse.ArgumentParser:
         "--until", metavar="DATE", help="only articles dated on or before DATE (YYYY[-MM[-DD]])"
     )
 
+    ev = sub.add_parser("eval", help="measure the index on a question set (JSON Lines)")
+    ev.add_argument(
+        "questions",
+        metavar="QUESTIONS.jsonl",
+        help='one {"question", "gold": [{"source", "line_start", "line_end"}] | []} a line '
+        "(a qa serve --feedback file is one)",
+    )
+    ev.add_argument(
+        "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
+    )
+    ev.add_argument(
+        "-k", "--k", type=int, default=10, help="passages per question (default: %(default)s)"
+    )
+    ev.add_argument(
+        "--json",
+        metavar="OUT",
+        help="write the figures and every question's record as JSON to OUT "
+        "('-': stdout; the table then goes to stderr)",
+    )
+    ev.add_argument(
+        "--min-hit1",
+        type=float,
+        metavar="X",
+        help="exit with code 1 if hit@1 is below X (for CI)",
+    )
+
     serve = sub.add_parser("serve", help="serve the chat UI and the /retrieve API")
     serve.add_argument(
         "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
@@ -206,6 +237,111 @@ def _ask(args: argparse.Namespace) -> None:
         print(f"    {p.text}\n")
 
 
+def _row(label: str, value: float | None, flags: Sequence[bool] = (), detail: str = "") -> str:
+    """One figure of the table: label, value (— when not measured), count and detail."""
+    cells = [f"  {label:<24}", "—" if value is None else f"{value:.3f}"]
+    if flags:
+        cells.append(f"  ({sum(flags)}/{len(flags)}{': ' + detail if detail else ''})")
+    return "".join(cells)
+
+
+def _eval_table(report: EvalReport, questions: str, index: Index) -> str:
+    """Returns the figures and the worst misses as a readable table."""
+    ans, unans = report.answerable, report.unanswerable
+    shown = [r.answer_in_highlight for r in report.records if r.answer_in_highlight is not None]
+    counts = [f"{len(ans)} answerable", f"{len(unans)} unanswerable"]
+    if report.skipped:
+        counts.append(f"{report.skipped} 👎-only lines skipped")
+    if report.merged:
+        counts.append(f"{report.merged} 👍 lines merged into their question")
+    p50, p95 = report.latency_ms(50), report.latency_ms(95)
+    latency = "—" if p50 is None or p95 is None else f"{p50:.1f} / {p95:.1f} ms"
+    rows = [
+        f"qa eval: {len(report.records)} questions from {questions} on {index.location} "
+        f"({'; '.join(counts)}), k={report.k}",
+        "",
+        _row("hit@1", report.hit_at_1, [r.rank == 1 for r in ans]),
+        _row("hit@5", report.hit_at_5, [r.rank is not None and r.rank <= 5 for r in ans]),
+        _row(f"MRR@{report.k}", report.mrr),
+        _row("answer in highlight", report.answer_in_highlight, shown),
+        _row(
+            "answerable kept",
+            report.answerable_kept,
+            [r.kept for r in ans],
+            f"first relevance >= {MIN_RELEVANCE}",
+        ),
+        _row(
+            "unanswerable rejected",
+            report.unanswerable_rejected,
+            [not r.kept for r in unans],
+            f"first relevance < {MIN_RELEVANCE}",
+        ),
+        f"  {'latency p50 / p95':<24}{latency}",
+    ]
+    misses = report.worst_misses(WORST_MISSES)
+    if misses:
+        total = sum(r.missed for r in report.records)
+        rows += ["", f"worst misses ({len(misses)} of {total}):"]
+    for r in misses:
+        if not r.answerable:
+            found = "no article answers, but kept"
+        else:
+            found = f"not in the top {report.k}" if r.rank is None else f"rank {r.rank}"
+        relevance = "—" if r.relevance is None else f"{r.relevance:.2f}"
+        gold = ", ".join(g.citation for g in r.gold) or "[] (no article answers)"
+        asked = " → ".join([*r.history, r.question])
+        rows += [
+            f"  {r.id}  {found}: {asked}",
+            f"      gold:  {gold}",
+            f"      first: {r.citations[0] if r.citations else '—'} (relevance {relevance})",
+        ]
+    return "\n".join(rows)
+
+
+def _write_json(path: str, data: object) -> None:
+    """Writes JSON to a file atomically (a temporary file in its folder, then a rename)."""
+    with tempfile.NamedTemporaryFile(
+        "w",
+        encoding="utf-8",
+        dir=Path(path).resolve().parent,
+        prefix=".qa-eval-",
+        suffix=".tmp",
+        delete=False,
+    ) as f:
+        try:
+            json.dump(data, f, ensure_ascii=False, indent=2)
+            f.write("\n")
+        except BaseException:
+            f.close()
+            os.unlink(f.name)
+            raise
+    os.replace(f.name, path)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    if args.json not in (None, "-") and not Path(args.json).resolve().parent.is_dir():
+        raise ValueError(f"--json {args.json}: its folder does not exist")
+    questions = read_questions(args.questions)
+    index = Index.load(args.index)
+    report = evaluate(index, questions, args.k, progress=sys.stderr.isatty())
+    table = _eval_table(report, args.questions, index)
+    if args.json == "-":
+        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        print(table, file=sys.stderr)
+    else:
+        if args.json:
+            _write_json(args.json, report.to_dict())
+        print(table)
+    if args.min_hit1 is not None:
+        hit1 = report.hit_at_1
+        if hit1 is None or hit1 < args.min_hit1:
+            shown = "not measured (no answerable questions)" if hit1 is None else f"{hit1:.3f}"
+            print(f"qa: hit@1 {shown} is below --min-hit1 {args.min_hit1}", file=sys.stderr)
+            return EXIT_BELOW
+    return 0
+
+
 def _credentials(args: argparse.Namespace) -> list[tuple[str, str]] | None:
     """Returns the (user, password) pairs from --auth and --auth-file, or None."""
     entries = [("--auth", a) for a in args.auth]
@@ -289,12 +425,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = logging.getLogger("qa")
     log.addHandler(handler)
     log.setLevel(logging.INFO)
-    command = {"index": _index, "ask": _ask, "serve": _serve}[args.command]
+    command = {"index": _index, "ask": _ask, "eval": _eval, "serve": _serve}[args.command]
     try:
-        command(args)
+        code = command(args)
     except (QAError, ValueError, OSError) as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
-    return 0
+    return code or 0
