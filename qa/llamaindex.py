@@ -36,6 +36,7 @@ _METADATA_KEYS = (
     "citation",
     "score",
     "relevance",
+    "fit",
     "highlight",
     "page",
     "title",

@@ -206,7 +206,9 @@ def test_ui_answers_odd_questions(seed_index: qa.Index, question: str) -> None:
     assert len(results) == 5
     for r in results:
         assert set(r) >= {"source", "line_start", "line_end", "text", "score", "highlight"}
-        _assert_cited(seed_index, qa.Passage(**{k: r[k] for k in r if k != "highlight"}))
+        _assert_cited(
+            seed_index, qa.Passage(**{k: r[k] for k in r if k not in ("highlight", "fit")})
+        )
     html, hits, _ = ui.chat_turn(seed_index, question, 5)
     assert "qa-error" not in html and len(hits) == 5
     # Control characters never reach the browser: not in the answer, not in the question.
