@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from common.paths import rel
 from common.results import write_if_changed
+from qa.evaluation import normalise
 
 if TYPE_CHECKING:
     import qa
@@ -60,11 +61,6 @@ class Hit:
 def qa_hits(passages: Sequence[qa.Passage]) -> list[Hit]:
     """Returns qa's passages as hits."""
     return [Hit(p.source, p.line_start, p.line_end, p.highlight) for p in passages]
-
-
-def normalise(text: str) -> str:
-    """Returns text with runs of whitespace collapsed to one space, case-folded."""
-    return " ".join(text.split()).casefold()
 
 
 def _file_name(number: int, title: str) -> str:
