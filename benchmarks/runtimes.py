@@ -41,7 +41,6 @@ import importlib.metadata
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -180,8 +179,9 @@ class _Torch(_Runner):
         self._torch, self._module = torch, captured[0].eval()
 
     def _run(self, embeddings: np.ndarray, query: bool) -> np.ndarray:
-        torch = self._torch
-        torch.set_num_threads(1 if query else CORES)
+        torch, threads = self._torch, 1 if query else CORES
+        if torch.get_num_threads() != threads:  # setting it each time rebuilds the pool
+            torch.set_num_threads(threads)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
             return self._module(torch.from_numpy(embeddings)).float().numpy()
 
@@ -435,7 +435,10 @@ def probe_rss(name: str, paragraphs: list[str], questions: list[str]) -> dict[st
     candidate = Candidate(name)
     candidate.passages(paragraphs[:8])
     candidate.queries(questions[:8])
-    return {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    # VmHWM, not ru_maxrss: that one keeps the parent's peak across fork and exec.
+    status = Path("/proc/self/status").read_text(encoding="utf-8")
+    peak_kib = int(re.search(r"^VmHWM:\s*(\d+) kB", status, re.M).group(1))  # type: ignore[union-attr]
+    return {"peak_rss_mib": peak_kib / 1024}
 
 
 def rss(names: Sequence[str], xquad: Path) -> dict[str, float]:
