@@ -56,9 +56,10 @@ def collection_parameter(fn: F, collections: qa.Collections) -> F:
 
     ``fn`` must have a parameter ``collection`` (default None) and a docstring line
     :data:`COLLECTION_DOC` among its ``Args:``. With several collections the line names
-    them; with one, the line and the parameter are hidden (``__signature__``), so that
-    the endpoint or tool is exactly what it was before collections existed, and a call
-    gets the default collection.
+    them, and so does a sentence added to the description (what ``/gradio_api/info`` and
+    the OpenAPI description show); with one, the line and the parameter are hidden
+    (``__signature__``), so that the endpoint or tool is exactly what it was before
+    collections existed, and a call gets the default collection.
 
     Returns:
         ``fn`` itself, changed.
@@ -70,8 +71,13 @@ def collection_parameter(fn: F, collections: qa.Collections) -> F:
     if "collection" not in signature.parameters:
         raise ValueError(f"{fn.__name__} has no collection parameter")
     if collections.several:
-        described = COLLECTION_DOC.format(collections=_described(collections))
-        fn.__doc__ = doc.replace(COLLECTION_DOC, described)
+        described = _described(collections)
+        doc = doc.replace(COLLECTION_DOC, COLLECTION_DOC.format(collections=described))
+        # The description too (an HTTP client sees no more): its last sentence, before Args.
+        sentence = f"The optional collection (the last parameter) says which to use: {described}."
+        fn.__doc__ = re.sub(
+            r"\n([ \t]*)\n([ \t]*)Args:", rf" {sentence}\n\1\n\2Args:", doc, count=1
+        )
     else:
         doc = re.sub(rf"\n[ \t]*{re.escape(COLLECTION_DOC)}", "", doc)
         fn.__doc__ = re.sub(r"\n\s*Args:(\s*)$", r"\1", doc)  # Args: left with nothing
