@@ -32,6 +32,7 @@ import ui
 from qa import cli
 from tests.conftest import LAWS, PASSAGE_FIELDS, REPO, write
 from tests.ui.serving import free_port
+from tests.ui.test_http import BASH_BLOCK, README_URL, _result, _run
 from ui import texts
 from ui.viewer import _viewer_placeholder
 
@@ -136,6 +137,27 @@ def test_the_api_description_names_the_collections(served_collections):
         "without a date are then left out. The optional collection (the last parameter) "
         'says which to use: one of "news", "laws"; default "news".'
     ) in post["description"]
+
+
+def _readme_blocks() -> list[str]:
+    """The ``bash`` blocks of the README's section on collections that call the app."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Several collections\n", 1)[1].split("\n## ", 1)[0]
+    return [block for block in BASH_BLOCK.findall(section) if README_URL in block]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the README's calls need curl")
+def test_the_readme_s_calls_answer_as_printed(served_collections, laws_index, tmp_path):
+    blocks = _readme_blocks()
+    assert len(blocks) == 3
+    expected = _dicts(laws_index.search(MIETE, k=3))
+    for block in blocks[:2]:
+        assert '"laws"' in block
+        assert _result(_run(block, served_collections, tmp_path)) == expected
+    printed = blocks[2].splitlines()[-1].removeprefix("# ")
+    refused = blocks[2].splitlines()[0] + " -w ' %{http_code}'"
+    assert _run(refused, served_collections, tmp_path) == f"{printed} 400"
 
 
 # --- MCP against the same server -----------------------------------------------------------
