@@ -10,7 +10,8 @@ escaped), :mod:`ui.viewer` (the source viewer), :mod:`ui.mcp` (the MCP tools),
 The chat keeps each session's conversation (the questions it answered) on the server in a
 ``gr.State`` and passes it to the search as ``history``, so follow-up questions work; a
 choice of articles limits the search to them. Other tools call the named endpoint
-``/retrieve``.
+``/retrieve``. Over several collections (``qa.Collections``) a picker chooses the one the
+chat answers from, and ``/retrieve`` takes its name (:mod:`ui.collections`).
 """
 
 from __future__ import annotations
