@@ -19,12 +19,13 @@ import inspect
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import gradio as gr
 from gradio.route_utils import API_PREFIX
 from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -133,7 +134,11 @@ def collection_guard(app: gr.Blocks, collections: qa.Collections) -> Middleware 
             endpoints[block_fn.api_name] = parameters.index("collection")
     if not collections.several or not endpoints:
         return None
-    return Middleware(CollectionGuard, collections=collections, endpoints=endpoints)
+    from ui.security import _logged_in  # here: ui.security imports ui.mcp, which imports us
+
+    return Middleware(
+        CollectionGuard, collections=collections, endpoints=endpoints, logged_in=_logged_in
+    )
 
 
 class CollectionGuard:
@@ -144,20 +149,29 @@ class CollectionGuard:
     it is given, and refuses one whose ``collection`` is not a collection's name, with
     ``{"error": "unknown collection …; this server has: …"}``. Everything else, and a
     body that is not such JSON, goes on to the app unchanged (which then fails as usual).
+    So does a request without a login when the app requires one: Gradio refuses it, and
+    the collections' names stay unsaid.
 
     Args:
         app: The app it guards.
         collections: The served collections.
         endpoints: API name (``retrieve``) to the position of ``collection`` among its
             parameters.
+        logged_in: Whether a request carries a login that Gradio's app accepts
+            (``ui.security._logged_in``).
     """
 
     def __init__(
-        self, app: ASGIApp, collections: qa.Collections, endpoints: Mapping[str, int]
+        self,
+        app: ASGIApp,
+        collections: qa.Collections,
+        endpoints: Mapping[str, int],
+        logged_in: Callable[[Any, HTTPConnection], Awaitable[bool]],
     ) -> None:
         self.app = app
         self.collections = collections
         self.endpoints = dict(endpoints)
+        self.logged_in = logged_in
         names = "|".join(re.escape(name) for name in self.endpoints)
         self._route = re.compile(rf"{re.escape(API_PREFIX)}/(run|call|call/v2)/({names})/?")
 
@@ -166,6 +180,9 @@ class CollectionGuard:
         match = None
         if scope["type"] == "http" and scope["method"] == "POST":
             match = self._route.fullmatch(scope["path"])
+        server = scope.get("app")  # Gradio's app (Starlette puts itself in the scope)
+        if match is not None and getattr(server, "auth", None) is not None:
+            match = match if await self.logged_in(server, HTTPConnection(scope)) else None
         if match is None:
             await self.app(scope, receive, send)
             return

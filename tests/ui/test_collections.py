@@ -8,6 +8,7 @@ MCP tools; the chat's handlers in-process; and the picker in a browser.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import shutil
@@ -31,7 +32,7 @@ import qa
 import ui
 from qa import cli
 from tests.conftest import LAWS, PASSAGE_FIELDS, REPO, write
-from tests.ui.serving import free_port
+from tests.ui.serving import PASSWORD, USER, free_port
 from tests.ui.test_http import BASH_BLOCK, README_URL, _result, _run
 from ui import texts
 from ui.viewer import _viewer_placeholder
@@ -45,9 +46,11 @@ UNKNOWN = "unknown collection 'nope'; this server has: news, laws (default news)
 PARAMETERS = ["question", "k", "history", "sources", "since", "until"]
 
 
-def _post(url: str, payload: Any) -> tuple[int, Any]:
+def _post(url: str, payload: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -115,6 +118,22 @@ def test_an_unknown_collection_is_a_400_naming_the_known_ones(served_collections
     status, answer = _post(f"{served_collections}gradio_api/{post}", payload)
     assert status == 400
     assert answer["error"] == UNKNOWN
+
+
+def test_without_the_login_an_unknown_collection_is_refused_unnamed(collections):
+    app = ui.launch(
+        collections, port=free_port(), auth=[(USER, PASSWORD)], prevent_thread_lock=True
+    )
+    try:
+        run = f"{app.local_url}gradio_api/run/retrieve"
+        payload = {"data": [MIETE, 2, [], [], None, None, "nope"]}
+        status, answer = _post(run, payload)
+        assert status == 401 and "news" not in json.dumps(answer)
+        basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        status, answer = _post(run, payload, {"Authorization": f"Basic {basic}"})
+        assert (status, answer["error"]) == (400, UNKNOWN)
+    finally:
+        app.close()
 
 
 @pytest.mark.slow
