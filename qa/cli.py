@@ -410,7 +410,8 @@ def _serve(args: argparse.Namespace) -> None:
     max_upload_mb = args.max_upload_mb or DEFAULT_MAX_UPLOAD_MB
     if args.allow_upload is not None:
         print(
-            f"qa: uploads of up to {max_upload_mb} MB a file go to {args.allow_upload}",
+            f"qa: uploads of up to {max_upload_mb} MB a file go to {args.allow_upload}"
+            + ("/NAME, the chosen collection's folder" if collections.several else ""),
             file=sys.stderr,
         )
     ui.launch(

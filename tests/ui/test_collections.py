@@ -384,8 +384,10 @@ def test_several_indexes_reach_the_ui_as_collections(monkeypatch, seed_index, la
     assert calls[0].names == ("news", "laws")
     assert calls[0]["laws"].sources == laws_index.sources
     assert f"serving news={seed_index.path}, laws={laws_index.path} on" in capsys.readouterr().err
+    assert cli.main(["serve", *options, "--allow-upload", "up"]) == 0
+    assert "go to up/NAME, the chosen collection's folder" in capsys.readouterr().err
     assert cli.main(["serve", "--index", str(seed_index.path)]) == 0
-    assert not calls[1].several and calls[1].index().sources == seed_index.sources
+    assert not calls[2].several and calls[2].index().sources == seed_index.sources
     assert f"qa: serving {seed_index.path} on" in capsys.readouterr().err
 
 
