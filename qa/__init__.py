@@ -8,6 +8,7 @@ Example:
 """
 
 from qa.articles import ARTICLE_SUFFIXES, check_article
+from qa.collections import Collections, UnknownCollectionError
 from qa.conversation import MAX_HISTORY_TURNS
 from qa.evaluation import (
     EvalQuestion,
@@ -43,6 +44,7 @@ __all__ = [
     "MAX_QUESTION_CHARS",
     "MIN_RELEVANCE",
     "BuildReport",
+    "Collections",
     "EvalQuestion",
     "EvalRecord",
     "EvalReport",
@@ -60,6 +62,7 @@ __all__ = [
     "SourceError",
     "SourceInfo",
     "SourceLine",
+    "UnknownCollectionError",
     "Vote",
     "check_article",
     "evaluate",

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa.collections import Collections
 from qa.evaluation import EvalReport, evaluate, read_questions
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.relevance import MIN_RELEVANCE, NOT_ANSWERED
@@ -149,7 +150,12 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the chat UI and the /retrieve API")
     serve.add_argument(
-        "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
+        "--index",
+        action="append",
+        default=None,
+        metavar="[NAME=]DIR",
+        help=f"index folder (default: {_index_dir_default().replace('%', '%%')}); repeat as "
+        "NAME=DIR to serve several collections, the first one the default",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -391,22 +397,25 @@ def _serve(args: argparse.Namespace) -> None:
         raise QAError(f"the UI needs gradio: pip install 'qa[ui]' ({exc})") from exc
     if args.mcp and importlib.util.find_spec("mcp") is None:
         raise QAError("--mcp needs the mcp package: pip install 'qa[mcp]'")
-    index = Index.load(args.index)
-    index.warm_up()  # the first visitor should not wait for the model to load
-    index.follow()  # answer from each generation `qa index` publishes, without a restart
+    collections = Collections.load(args.index or [_index_dir_default()])
+    collections.warm_up()  # the first visitor should not wait for the model to load
+    collections.follow()  # answer from each generation `qa index` publishes, without a restart
     url = f"http://{args.host}:{args.port}/"
     login = f", login required for {len(credentials)} user(s)" if credentials else ""
-    print(f"qa: serving {index.path} on {url}{login}", file=sys.stderr)
+    served = ", ".join(f"{name}={index.location}" for name, index in collections.items())
+    served = served if collections.several else collections.index().path
+    print(f"qa: serving {served} on {url}{login}", file=sys.stderr)
     if args.mcp:
         print(f"qa: MCP tools at {url}{ui.MCP_PATH.lstrip('/')}/", file=sys.stderr)
     max_upload_mb = args.max_upload_mb or DEFAULT_MAX_UPLOAD_MB
     if args.allow_upload is not None:
         print(
-            f"qa: uploads of up to {max_upload_mb} MB a file go to {args.allow_upload}",
+            f"qa: uploads of up to {max_upload_mb} MB a file go to {args.allow_upload}"
+            + ("/NAME, the chosen collection's folder" if collections.several else ""),
             file=sys.stderr,
         )
     ui.launch(
-        index,
+        collections,
         host=args.host,
         port=args.port,
         auth=credentials,

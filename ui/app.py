@@ -10,7 +10,8 @@ escaped), :mod:`ui.viewer` (the source viewer), :mod:`ui.mcp` (the MCP tools),
 The chat keeps each session's conversation (the questions it answered) on the server in a
 ``gr.State`` and passes it to the search as ``history``, so follow-up questions work; a
 choice of articles limits the search to them. Other tools call the named endpoint
-``/retrieve``.
+``/retrieve``. Over several collections (``qa.Collections``) a picker chooses the one the
+chat answers from, and ``/retrieve`` takes its name (:mod:`ui.collections`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import gradio as gr
 
 import qa
 from ui import texts
+from ui.collections import collection_guard, collection_parameter, collection_picker, upload_folders
 from ui.handlers import (
     DEFAULT_K,
     MAX_K,
@@ -55,6 +57,8 @@ _LABELS = (
     "clear",
     "open_citation",
     "upload_button",
+    "collection",
+    "collection_info",
 )
 
 
@@ -119,7 +123,7 @@ def _language(request: gr.Request | None) -> Language:
 
 
 def build_app(
-    index: qa.Index,
+    index: qa.Index | qa.Collections,
     examples: Sequence[str] | None = None,
     mcp: bool = False,
     upload_dir: str | os.PathLike[str] | None = None,
@@ -128,15 +132,19 @@ def build_app(
     """Builds the Gradio app over a loaded index.
 
     Args:
-        index: The loaded ``qa.Index``.
+        index: The loaded ``qa.Index``, or several as ``qa.Collections``: then the page
+            has a collection picker (choosing one starts a new conversation), and
+            ``/retrieve`` and the MCP tools take a last parameter ``collection``
+            (default: the first; see :mod:`ui.collections`).
         examples: Example questions the empty chat offers (a click asks one); default: a
-            few derived from the index by :func:`example_questions`.
+            few derived from the index (each collection's) by :func:`example_questions`.
         mcp: Also offer the MCP tools of :func:`mcp_tools`, as the API endpoints
             ``/mcp_retrieve``, ``/mcp_list_sources`` and ``/mcp_read_lines``; launch with
             ``mcp_server=True`` to serve them over MCP.
         upload_dir: Offer an upload control that saves articles in this folder and
-            indexes them into ``index`` (see :mod:`ui.upload`); None (default): none,
-            and the app takes no uploads at all.
+            indexes them into ``index`` (see :mod:`ui.upload`; with several collections,
+            into the chosen one, from the subfolder named after it); None (default):
+            none, and the app takes no uploads at all.
         max_upload_mb: The largest file the upload control takes, in MB (MiB).
 
     Returns:
@@ -146,11 +154,20 @@ def build_app(
         ValueError: If an example is empty or longer than ``MAX_QUESTION_CHARS``, or
             ``max_upload_mb`` is not a whole number of at least 1.
     """
-    examples = example_questions(index) if examples is None else _check_examples(examples)
-    uploads = None
+    collections = qa.Collections.of(index)
+    index = collections.index()  # the default collection's, which the page shows first
+    given = None if examples is None else _check_examples(examples)
+    examples_of = {
+        name: example_questions(collections[name]) if given is None else given
+        for name in collections
+    }
+    examples = examples_of[collections.default]
+    uploads, uploads_of = None, {}
     if upload_dir is not None:
         limit = _whole_number(max_upload_mb, "max_upload_mb") * 2**20
-        uploads = Uploads(index, upload_dir, limit)
+        folders = upload_folders(collections, upload_dir)
+        uploads_of = {name: Uploads(collections[name], folders[name], limit) for name in folders}
+        uploads = uploads_of[collections.default]
     i18n = _translations(index, bool(examples), uploads.max_bytes if uploads else None)
 
     def respond(
@@ -159,12 +176,14 @@ def build_app(
         articles: list[str] | None,
         chat: list[dict[str, Any]] | None,
         conversation: list[str] | None,
+        collection: str,
         request: gr.Request,
     ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
         lang = _language(request)
         question = question if isinstance(question, str) else ""
         conversation = list(conversation or [])
         sources = [source_pattern(article) for article in articles or []]
+        index = collections.index(collection)
         turn = chat_turn(index, question, k, history=conversation, lang=lang, sources=sources)
         if turn.question is not None:
             conversation = [*conversation, turn.question][-qa.MAX_HISTORY_TURNS :]
@@ -175,7 +194,7 @@ def build_app(
         ]
         choices = [(f"[{i}] {h['citation']}", h["citation"]) for i, h in enumerate(turn.hits, 1)]
         first = turn.hits[0]["citation"] if turn.hits else None
-        viewer = _view(turn.hits, first, lang)
+        viewer = _view(turn.hits, first, lang, collection)
         return chat, "", turn.hits, gr.update(choices=choices, value=first), viewer, conversation
 
     def ask_example(
@@ -183,46 +202,77 @@ def build_app(
         articles: list[str] | None,
         chat: list[dict[str, Any]] | None,
         conversation: list[str] | None,
+        collection: str,
         event: gr.SelectData,
         request: gr.Request,
     ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
         value = event.value if isinstance(event.value, dict) else {}
-        return respond(value.get("text") or "", k, articles, chat, conversation, request)
+        text = value.get("text") or ""
+        return respond(text, k, articles, chat, conversation, collection, request)
 
-    def _view(hits: list[dict[str, Any]], citation: str | None, lang: Language) -> str:
+    def _view(
+        hits: list[dict[str, Any]], citation: str | None, lang: Language, collection: str
+    ) -> str:
         if not citation:
             return _viewer_placeholder(lang)
         hit = next((h for h in hits or [] if h["citation"] == citation), None)
         if hit is None:
             return format_error(texts.text(lang, "error_not_cited"))
         return view_source(
-            index, hit["source"], hit["line_start"], hit["line_end"], lang, hit.get("page")
+            collections.index(collection),
+            hit["source"],
+            hit["line_start"],
+            hit["line_end"],
+            lang,
+            hit.get("page"),
         )
 
-    def open_citation(citation: str | None, hits: list[dict[str, Any]], request: gr.Request) -> str:
-        return _view(hits, citation, _language(request))
+    def open_citation(
+        citation: str | None, hits: list[dict[str, Any]], collection: str, request: gr.Request
+    ) -> str:
+        return _view(hits, citation, _language(request), collection)
 
-    def follow_index(shown: str | None, request: gr.Request) -> tuple[Any, Any, str]:
+    def follow_index(
+        shown: str | None, collection: str, request: gr.Request
+    ) -> tuple[Any, Any, str]:
         """Updates the overview and the article choices when a new generation is loaded.
 
         ``qa serve`` follows the index (``Index.follow``); each page checks on load and
         then every few seconds, and changes nothing while the generation is the same.
         """
+        index = collections.index(collection)
         generation = index.generation
         if generation == shown:
             return gr.skip(), gr.skip(), generation
-        overview = format_overview(index, _language(request), bool(examples))
+        overview = format_overview(index, _language(request), bool(examples_of[collection]))
         return gr.update(placeholder=overview), gr.update(choices=list(index.sources)), generation
 
     def clear(request: gr.Request) -> tuple[list[Any], list[Any], Any, str, list[str]]:
         placeholder = _viewer_placeholder(_language(request))
         return [], [], gr.update(choices=[], value=None), placeholder, []
 
+    def pick_collection(collection: str, request: gr.Request) -> tuple[Any, ...]:
+        """Starts a new conversation in the chosen collection, with its overview and articles.
+
+        The conversation, its citations and the article choice belong to one collection:
+        a follow-up question or an open citation would not fit another.
+        """
+        index = collections.index(collection)
+        offered = examples_of[collection]
+        overview = format_overview(index, _language(request), bool(offered))
+        chat = gr.update(
+            value=[], placeholder=overview, examples=[{"text": e} for e in offered] or None
+        )
+        _, *cleared = clear(request)
+        articles = gr.update(choices=list(index.sources), value=[])
+        return chat, *cleared, articles, index.generation
+
     # An upload that no event takes (a client may send files alone) is removed by Gradio
     # within an hour and a quarter, and any that are left when the server stops.
     cleanup = _ORPHAN_UPLOADS if uploads is not None else None
     with QABlocks(title="qa", analytics_enabled=False, delete_cache=cleanup) as app:
         gr.Markdown(i18n("heading"), elem_id="qa-heading")
+        picker = collection_picker(collections, i18n)  # a gr.State with one collection
         hits_state = gr.State([])
         conversation_state = gr.State([])  # the questions this conversation answered
         with gr.Row(equal_height=False):
@@ -304,18 +354,20 @@ def build_app(
 
         outputs = [chatbot, question, hits_state, citation, viewer, conversation_state]
         chat_io: dict[str, Any] = {"outputs": outputs, "api_visibility": "private"}
-        ask_io = [k, articles, chatbot, conversation_state]
+        ask_io = [k, articles, chatbot, conversation_state, picker]
         for event in (
             question.submit(respond, [question, *ask_io], **chat_io),
             ask.click(respond, [question, *ask_io], **chat_io),
             chatbot.example_select(ask_example, ask_io, **chat_io),
         ):
             event.then(None, js=_SHOW_LATEST_JS)
-        citation.input(open_citation, [citation, hits_state], viewer, api_visibility="private")
+        citation.input(
+            open_citation, [citation, hits_state, picker], viewer, api_visibility="private"
+        )
         shown_generation = gr.State(None)  # the generation the page's overview describes
         follow_io: dict[str, Any] = {
             "fn": follow_index,
-            "inputs": [shown_generation],
+            "inputs": [shown_generation, picker],
             "outputs": [chatbot, articles, shown_generation],
             "api_visibility": "private",
             "show_progress": "hidden",
@@ -330,13 +382,21 @@ def build_app(
         }
         reset.click(**clear_io)
         chatbot.clear(**clear_io)  # the chatbot's own trash button: a new conversation too
+        if collections.several:
+            picker.input(
+                pick_collection,
+                [picker],
+                [*clear_io["outputs"], articles, shown_generation],
+                api_visibility="private",
+            )
         if uploads is not None:
 
-            def add_articles(files: Any, request: gr.Request) -> tuple[str, Any]:
+            def add_articles(files: Any, collection: str, request: gr.Request) -> tuple[str, Any]:
                 """Adds the uploaded files (Gradio's FileData dicts, unprocessed)."""
                 received = _received(files)
+                index = collections.index(collection)
                 try:
-                    outcomes = uploads.add(received)
+                    outcomes = uploads_of[collection].add(received)
                 finally:
                     for path, _ in received:
                         _discard(path, app)
@@ -347,7 +407,7 @@ def build_app(
             # no other copy of it; add_articles removes the one it has.
             upload.upload(
                 add_articles,
-                [upload],
+                [upload, picker],
                 [upload_result, articles],
                 preprocess=False,
                 api_visibility="private",
@@ -361,6 +421,7 @@ def build_app(
             sources: list[str] | None = None,
             since: str | None = None,
             until: str | None = None,
+            collection: str | None = None,
         ) -> list[dict[str, Any]]:
             """Returns the top-k passages for a question, best first.
 
@@ -386,16 +447,22 @@ def build_app(
                 sources: Glob patterns over source names (a list of strings); default: all.
                 since: Only articles dated on or after this day; default: no bound.
                 until: Only articles dated on or before this day; default: no bound.
+                collection: Which collection to use: {collections}.
             """
             try:
+                index = collections.index(collection)
                 return retrieve(index, question, k, history, sources, since, until)
             except (ValueError, qa.QAError) as exc:
                 raise gr.Error(str(exc) or type(exc).__name__, print_exception=False) from None
 
-        gr.api(retrieve_api, api_name="retrieve", concurrency_limit=4)
+        gr.api(
+            collection_parameter(retrieve_api, collections),
+            api_name="retrieve",
+            concurrency_limit=4,
+        )
         if mcp:
             app.mcp_endpoints = {}
-            for tool in mcp_tools(index):
+            for tool in mcp_tools(collections):
                 # Unqueued: Gradio's MCP server calls such an endpoint directly, a queued
                 # one back over HTTP through gradio_client, which cannot log in.
                 gr.api(tool, api_name=f"mcp_{tool.__name__}", queue=False)
@@ -406,7 +473,7 @@ def build_app(
 
 
 def launch(
-    index: qa.Index,
+    index: qa.Index | qa.Collections,
     host: str = "127.0.0.1",
     port: int = 7860,
     auth: Sequence[tuple[str, str]] | Callable[[str, str], bool] | None = None,
@@ -419,7 +486,9 @@ def launch(
     """Builds the app and serves it (never with a share link).
 
     Args:
-        index: The loaded ``qa.Index``.
+        index: The loaded ``qa.Index``, or several as ``qa.Collections`` (see
+            :func:`build_app`); a plain HTTP call naming an unknown collection then
+            gets 400 (:class:`ui.collections.CollectionGuard`).
         host: Interface to bind.
         port: Port to bind.
         auth: None, or a list of (user, password) tuples, or a check function.
@@ -441,5 +510,10 @@ def launch(
     if auth is not None and not callable(auth):
         auth = [tuple(pair) for pair in auth]
     app = build_app(index, examples, mcp=mcp, upload_dir=upload_dir, max_upload_mb=max_upload_mb)
+    guard = collection_guard(app, qa.Collections.of(index))
+    if guard is not None:
+        app_kwargs = kwargs.get("app_kwargs") or {}
+        middleware = [*app_kwargs.get("middleware", ()), guard]
+        kwargs["app_kwargs"] = {**app_kwargs, "middleware": middleware}
     app.launch(server_name=host, server_port=port, share=False, auth=auth, mcp_server=mcp, **kwargs)
     return app

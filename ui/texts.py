@@ -58,6 +58,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "passages_per_answer": "Stellen pro Antwort",
         "only_articles": "Nur in diesen Artikeln suchen",
         "only_articles_info": "Keiner gewählt: alle Artikel.",
+        "collection": "Sammlung",
+        "collection_info": "Eine andere Sammlung beginnt ein neues Gespräch.",
         "clear": "Chat leeren",
         "open_citation": "Fundstelle aus der letzten Antwort öffnen",
         "viewer_placeholder": (
@@ -118,6 +120,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "passages_per_answer": "Passages per answer",
         "only_articles": "Search only these articles",
         "only_articles_info": "None chosen: all articles.",
+        "collection": "Collection",
+        "collection_info": "Choosing another one starts a new conversation.",
         "clear": "Clear chat",
         "open_citation": "Open a citation from the last answer",
         "viewer_placeholder": (

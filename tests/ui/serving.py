@@ -27,11 +27,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def qa_serve(index: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def qa_serve(index: Path | str, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """Starts ``qa serve --index INDEX --port PORT OPTIONS…`` and stops that process after.
 
     Args:
-        index: The index folder.
+        index: The index folder (or ``NAME=DIR``, a named collection).
         *options: More command-line options.
         env: Environment variables to set for the process, beyond the current ones.
 
