@@ -18,6 +18,7 @@ from qa.evaluation import (
     evaluate,
     read_questions,
 )
+from qa.feedback import DEFAULT_FEEDBACK_MAX_MB, FeedbackFile, FeedbackFullError, vote_line
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage, SourceInfo, SourceLine
@@ -36,6 +37,7 @@ from vectorstore import (
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "DEFAULT_FEEDBACK_MAX_MB",
     "DEFAULT_INDEX_DIR",
     "DEFAULT_MODEL",
     "GOOD_RELEVANCE",
@@ -46,6 +48,8 @@ __all__ = [
     "EvalQuestion",
     "EvalRecord",
     "EvalReport",
+    "FeedbackFile",
+    "FeedbackFullError",
     "Fit",
     "Fusion",
     "GoldCitation",
@@ -66,4 +70,5 @@ __all__ = [
     "fit_of",
     "read_questions",
     "retrieve",
+    "vote_line",
 ]
