@@ -18,6 +18,7 @@ from ui.handlers import (
     source_pattern,
 )
 from ui.mcp import MAX_READ_LINES, MCP_PATH, ToolError, mcp_tools
+from ui.ops import Operations, log_requests
 from ui.render import (
     escape_text,
     format_answer,
@@ -38,6 +39,7 @@ __all__ = [
     "MCP_PATH",
     "ChatTurn",
     "Language",
+    "Operations",
     "QABlocks",
     "ToolError",
     "build_app",
@@ -51,6 +53,7 @@ __all__ = [
     "format_source",
     "format_upload",
     "launch",
+    "log_requests",
     "mcp_tools",
     "retrieve",
     "source_pattern",

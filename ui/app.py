@@ -23,6 +23,7 @@ import gradio as gr
 
 import qa
 from ui import texts
+from ui.feedback import VOTE_JS, Votes, answered
 from ui.handlers import (
     DEFAULT_K,
     MAX_K,
@@ -34,6 +35,7 @@ from ui.handlers import (
     source_pattern,
 )
 from ui.mcp import mcp_tools
+from ui.ops import Operations
 from ui.render import _upload_hint, format_error, format_overview, format_question, format_upload
 from ui.security import QABlocks, _discard, _received
 from ui.texts import DEFAULT_LANGUAGE, Language
@@ -124,6 +126,9 @@ def build_app(
     mcp: bool = False,
     upload_dir: str | os.PathLike[str] | None = None,
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
+    feedback: str | os.PathLike[str] | None = None,
+    feedback_max_mb: int = qa.DEFAULT_FEEDBACK_MAX_MB,
+    log_questions: bool = False,
 ) -> QABlocks:
     """Builds the Gradio app over a loaded index.
 
@@ -138,13 +143,20 @@ def build_app(
             indexes them into ``index`` (see :mod:`ui.upload`); None (default): none,
             and the app takes no uploads at all.
         max_upload_mb: The largest file the upload control takes, in MB (MiB).
+        feedback: Give each passage 👍 / 👎 buttons and append the votes to this file
+            (see :mod:`ui.feedback`); None (default): no buttons.
+        feedback_max_mb: The size the feedback file may reach, in MB (MiB).
+        log_questions: Write the questions' text to the request log (see :mod:`ui.ops`).
 
     Returns:
-        The app; call ``launch`` on it (or use :func:`launch`).
+        The app; call ``launch`` on it (or use :func:`launch`). It serves ``/healthz``,
+        ``/readyz`` and ``/metrics`` as well (:class:`ui.ops.Operations`).
 
     Raises:
-        ValueError: If an example is empty or longer than ``MAX_QUESTION_CHARS``, or
-            ``max_upload_mb`` is not a whole number of at least 1.
+        ValueError: If an example is empty or longer than ``MAX_QUESTION_CHARS``,
+            ``max_upload_mb`` or ``feedback_max_mb`` is not a whole number of at least
+            1, or the feedback file's folder does not exist.
+        OSError: If the feedback file cannot be opened for appending.
     """
     examples = example_questions(index) if examples is None else _check_examples(examples)
     uploads = None
@@ -152,6 +164,11 @@ def build_app(
         limit = _whole_number(max_upload_mb, "max_upload_mb") * 2**20
         uploads = Uploads(index, upload_dir, limit)
     i18n = _translations(index, bool(examples), uploads.max_bytes if uploads else None)
+    operations = Operations(index, log_questions=log_questions)
+    votes = None
+    if feedback is not None:
+        limit = _whole_number(feedback_max_mb, "feedback_max_mb") * 2**20
+        votes = Votes(qa.FeedbackFile(feedback, limit), operations)
 
     def respond(
         question: str,
@@ -159,13 +176,24 @@ def build_app(
         articles: list[str] | None,
         chat: list[dict[str, Any]] | None,
         conversation: list[str] | None,
+        answers: list[dict[str, Any]],
         request: gr.Request,
-    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
+    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str], Any]:
         lang = _language(request)
         question = question if isinstance(question, str) else ""
         conversation = list(conversation or [])
         sources = [source_pattern(article) for article in articles or []]
-        turn = chat_turn(index, question, k, history=conversation, lang=lang, sources=sources)
+        number = len(answers) if votes is not None else None
+        filters = {"sources": sources}
+        with operations.observe("chat", question, k, conversation, filters) as searched:
+            turn = chat_turn(
+                searched, question, k, conversation, lang, sources, feedback_turn=number
+            )
+        if votes is not None and turn.question is not None:
+            answers = [
+                *answers,
+                answered(turn.question, conversation, turn.hits, searched.generation),
+            ]
         if turn.question is not None:
             conversation = [*conversation, turn.question][-qa.MAX_HISTORY_TURNS :]
         chat = [
@@ -176,18 +204,21 @@ def build_app(
         choices = [(f"[{i}] {h['citation']}", h["citation"]) for i, h in enumerate(turn.hits, 1)]
         first = turn.hits[0]["citation"] if turn.hits else None
         viewer = _view(turn.hits, first, lang)
-        return chat, "", turn.hits, gr.update(choices=choices, value=first), viewer, conversation
+        cited = gr.update(choices=choices, value=first)
+        return chat, "", turn.hits, cited, viewer, conversation, answers
 
     def ask_example(
         k: float,
         articles: list[str] | None,
         chat: list[dict[str, Any]] | None,
         conversation: list[str] | None,
+        answers: list[dict[str, Any]],
         event: gr.SelectData,
         request: gr.Request,
-    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
+    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str], Any]:
         value = event.value if isinstance(event.value, dict) else {}
-        return respond(value.get("text") or "", k, articles, chat, conversation, request)
+        text = value.get("text") or ""
+        return respond(text, k, articles, chat, conversation, answers, request)
 
     def _view(hits: list[dict[str, Any]], citation: str | None, lang: Language) -> str:
         if not citation:
@@ -225,6 +256,8 @@ def build_app(
         gr.Markdown(i18n("heading"), elem_id="qa-heading")
         hits_state = gr.State([])
         conversation_state = gr.State([])  # the questions this conversation answered
+        # With feedback: each answer's question and citations, numbered across clears.
+        answers_state = gr.State([])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
@@ -258,6 +291,9 @@ def build_app(
                     ask = gr.Button(
                         i18n("ask"), variant="primary", elem_id="qa-ask", scale=1, min_width=80
                     )
+                if votes is not None:
+                    vote_status = gr.HTML("", elem_id="qa-vote-status")
+                    vote_box = gr.Textbox(visible="hidden", elem_id="qa-vote")  # see VOTE_JS
                 articles = gr.Dropdown(
                     choices=list(index.sources),
                     value=[],
@@ -302,9 +338,17 @@ def build_app(
                     padding=True,
                 )
 
-        outputs = [chatbot, question, hits_state, citation, viewer, conversation_state]
+        outputs = [
+            chatbot,
+            question,
+            hits_state,
+            citation,
+            viewer,
+            conversation_state,
+            answers_state,
+        ]
         chat_io: dict[str, Any] = {"outputs": outputs, "api_visibility": "private"}
-        ask_io = [k, articles, chatbot, conversation_state]
+        ask_io = [k, articles, chatbot, conversation_state, answers_state]
         for event in (
             question.submit(respond, [question, *ask_io], **chat_io),
             ask.click(respond, [question, *ask_io], **chat_io),
@@ -330,6 +374,22 @@ def build_app(
         }
         reset.click(**clear_io)
         chatbot.clear(**clear_io)  # the chatbot's own trash button: a new conversation too
+        if votes is not None:
+            voted_state = gr.State([])  # TURN:RANK of each passage voted on
+
+            def cast_vote(
+                payload: str, answers: list[dict[str, Any]], voted: list[str], request: gr.Request
+            ) -> tuple[str, list[str]]:
+                return votes.cast(payload, answers, voted, _language(request))
+
+            vote_box.change(
+                cast_vote,
+                [vote_box, answers_state, voted_state],
+                [vote_status, voted_state],
+                api_visibility="private",
+                show_progress="hidden",
+            )
+            app.load(None, js=VOTE_JS)
         if uploads is not None:
 
             def add_articles(files: Any, request: gr.Request) -> tuple[str, Any]:
@@ -387,8 +447,10 @@ def build_app(
                 since: Only articles dated on or after this day; default: no bound.
                 until: Only articles dated on or before this day; default: no bound.
             """
+            filters = {"sources": sources, "since": since, "until": until}
             try:
-                return retrieve(index, question, k, history, sources, since, until)
+                with operations.observe("retrieve", question, k, history, filters) as searched:
+                    return retrieve(searched, question, k, history, sources, since, until)
             except (ValueError, qa.QAError) as exc:
                 raise gr.Error(str(exc) or type(exc).__name__, print_exception=False) from None
 
@@ -401,6 +463,7 @@ def build_app(
                 gr.api(tool, api_name=f"mcp_{tool.__name__}", queue=False)
                 app.mcp_endpoints[tool.__name__] = f"/mcp_{tool.__name__}"
     app.translations = i18n
+    app.operations = operations
     app.upload_limit = uploads.max_bytes if uploads else None
     return app
 
@@ -414,6 +477,9 @@ def launch(
     mcp: bool = False,
     upload_dir: str | os.PathLike[str] | None = None,
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
+    feedback: str | os.PathLike[str] | None = None,
+    feedback_max_mb: int = qa.DEFAULT_FEEDBACK_MAX_MB,
+    log_questions: bool = False,
     **kwargs: Any,
 ) -> QABlocks:
     """Builds the app and serves it (never with a share link).
@@ -428,6 +494,9 @@ def launch(
         upload_dir: Offer an upload control that adds articles to this folder and the
             index (see :func:`build_app`); default: none.
         max_upload_mb: The largest file it takes, in MB.
+        feedback: Append readers' votes on passages to this file; default: no votes.
+        feedback_max_mb: The size the feedback file may reach, in MB.
+        log_questions: Write the questions' text to the request log.
         **kwargs: More ``gr.Blocks.launch`` keyword arguments (e.g. prevent_thread_lock).
 
     Returns:
@@ -435,11 +504,22 @@ def launch(
         call its ``close`` to stop it).
 
     Raises:
-        ValueError: If an example question is empty or too long, or ``max_upload_mb``
-            is not a whole number of at least 1.
+        ValueError: If an example question is empty or too long, ``max_upload_mb`` or
+            ``feedback_max_mb`` is not a whole number of at least 1, or the feedback
+            file's folder does not exist.
+        OSError: If the feedback file cannot be opened for appending.
     """
     if auth is not None and not callable(auth):
         auth = [tuple(pair) for pair in auth]
-    app = build_app(index, examples, mcp=mcp, upload_dir=upload_dir, max_upload_mb=max_upload_mb)
+    app = build_app(
+        index,
+        examples,
+        mcp=mcp,
+        upload_dir=upload_dir,
+        max_upload_mb=max_upload_mb,
+        feedback=feedback,
+        feedback_max_mb=feedback_max_mb,
+        log_questions=log_questions,
+    )
     app.launch(server_name=host, server_port=port, share=False, auth=auth, mcp_server=mcp, **kwargs)
     return app
