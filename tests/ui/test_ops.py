@@ -186,3 +186,29 @@ def test_not_ready_when_the_store_stops_answering(
         assert not_ready.status_code == 503
         assert not_ready.json()["status"] == "not ready" and not_ready.json()["reason"]
         assert httpx.get(f"{url}healthz").status_code == 200
+
+
+def test_readme_names_every_metric_and_route(seed_index: qa.Index) -> None:
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme.split("## Running it as a service", 1)[1].split("\n## ", 1)[0]
+    families = text_string_to_metric_families(ui.Operations(seed_index).metrics_text().decode())
+    names = {  # without prometheus_client's own *_created series
+        f.name + ("_total" if f.type == "counter" else "")
+        for f in families
+        if not f.name.endswith("_created")
+    }
+    assert names == {
+        "qa_requests_total",
+        "qa_search_seconds",
+        "qa_passages_indexed",
+        "qa_sources_indexed",
+        "qa_index_generation_info",
+        "qa_index_generation_age_seconds",
+        "qa_feedback_votes_total",
+    }
+    for name in names:
+        assert f"`{name}" in section, name
+    for route in ("/healthz", "/readyz", "/metrics"):
+        assert f"`GET {route}`" in section, route
+    for option in ("--feedback", "--feedback-max-mb", "--log-questions", "--auth"):
+        assert f"`{option}" in section, option
