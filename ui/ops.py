@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -89,6 +90,13 @@ def log_requests() -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _number(value: Any) -> int | float | None:
+    """A number as sent, for the log (the chat's slider sends 5.0 for 5); else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value) if float(value).is_integer() else value
 
 
 class _IndexCollector(Collector):
@@ -241,7 +249,7 @@ class Operations:
                 "route": route,
                 "status": status,
                 "latency_ms": round((time.perf_counter() - start) * 1000, 2),
-                "k": k if isinstance(k, int | float) and not isinstance(k, bool) else None,
+                "k": _number(k),
                 "filters": {key: v for key, v in (filters or {}).items() if v},
                 "history": len(history or ()),
                 "passages": len(watched.passages),

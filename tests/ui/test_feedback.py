@@ -105,8 +105,8 @@ def test_a_vote_in_the_browser_is_a_qa_eval_input(
     """Ask in the chat of `qa serve --feedback FILE`, click 👍 on the first passage, then
     `qa eval FILE` measures hit@1 = 1 (the passage voted for is the one it finds first).
     """
-    feedback = tmp_path / "votes.jsonl"
-    with qa_serve(seed_index.path, "--feedback", str(feedback)) as url:
+    feedback, output = tmp_path / "votes.jsonl", tmp_path / "out.log"
+    with qa_serve(seed_index.path, "--feedback", str(feedback), output=output) as url:
         page.goto(url)
         page.wait_for_selector("#qa-question textarea")
         page.fill("#qa-question textarea", QUESTION)
@@ -124,6 +124,9 @@ def test_a_vote_in_the_browser_is_a_qa_eval_input(
         assert first.locator("button.qa-vote.qa-down").is_disabled()
     (line,) = [json.loads(x) for x in feedback.read_text("utf-8").splitlines()]
     assert (line["question"], line["vote"], line["history"]) == (QUESTION, "up", [])
+    logged = [json.loads(x) for x in output.read_text("utf-8").splitlines() if x[:1] == "{"]
+    assert [(x["route"], x["status"]) for x in logged] == [("chat", 200), ("vote", 200)]
+    assert (logged[0]["k"], logged[0]["passages"], logged[1]["rank"]) == (5, 5, 1)
     gold = line["gold"][0]
     assert f"{gold['source']}:{gold['line_start']}-{gold['line_end']}" == cited
     out = run_qa("eval", str(feedback), "--index", str(seed_index.path), "--json", "-")
