@@ -3,7 +3,8 @@
 The package holds no retrieval logic: it only calls the public ``qa`` API
 (``Index.search``, ``Index.sources``, ``Index.source_info``, ``Index.source_lines``,
 ``Index.source_text``, ``Index.updated``, ``Index.generation``, ``Passage``,
-``qa.MIN_RELEVANCE``, and for votes ``qa.FeedbackFile`` and ``qa.vote_line``). :mod:`ui.app` builds and launches the page from the other modules.
+``qa.MIN_RELEVANCE``, and for votes ``qa.FeedbackFile`` and ``qa.vote_line``).
+:mod:`ui.app` builds and launches the page from the other modules.
 """
 
 from ui.app import build_app, launch
