@@ -19,6 +19,7 @@ from qa.evaluation import (
     evaluate,
     read_questions,
 )
+from qa.feedback import DEFAULT_FEEDBACK_MAX_MB, FeedbackFile, FeedbackFullError, vote_line
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage, SourceInfo, SourceLine
@@ -37,6 +38,7 @@ from vectorstore import (
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "DEFAULT_FEEDBACK_MAX_MB",
     "DEFAULT_INDEX_DIR",
     "DEFAULT_MODEL",
     "GOOD_RELEVANCE",
@@ -48,6 +50,8 @@ __all__ = [
     "EvalQuestion",
     "EvalRecord",
     "EvalReport",
+    "FeedbackFile",
+    "FeedbackFullError",
     "Fit",
     "Fusion",
     "GoldCitation",
@@ -69,4 +73,5 @@ __all__ = [
     "fit_of",
     "read_questions",
     "retrieve",
+    "vote_line",
 ]

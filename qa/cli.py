@@ -17,6 +17,7 @@ from pathlib import Path
 
 from qa.collections import Collections
 from qa.evaluation import EvalReport, evaluate, read_questions
+from qa.feedback import DEFAULT_FEEDBACK_MAX_MB, FeedbackFile
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.relevance import MIN_RELEVANCE, NOT_ANSWERED
 from vectorstore import QAError
@@ -192,6 +193,24 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="MB",
         help=f"largest file --allow-upload takes (default: {DEFAULT_MAX_UPLOAD_MB})",
+    )
+    serve.add_argument(
+        "--feedback",
+        metavar="FILE",
+        help="give each passage 👍/👎 buttons and append the votes to FILE (JSON Lines, "
+        "a qa eval input)",
+    )
+    serve.add_argument(
+        "--feedback-max-mb",
+        type=int,
+        default=None,
+        metavar="MB",
+        help=f"the size --feedback FILE may reach (default: {DEFAULT_FEEDBACK_MAX_MB})",
+    )
+    serve.add_argument(
+        "--log-questions",
+        action="store_true",
+        help="write the questions' text to the request log on stdout (default: left out)",
     )
     return parser
 
@@ -391,6 +410,13 @@ def _check_upload(args: argparse.Namespace, credentials: list[tuple[str, str]] |
 def _serve(args: argparse.Namespace) -> None:
     credentials = _credentials(args)
     _check_upload(args, credentials)
+    if args.feedback_max_mb is not None and args.feedback is None:
+        raise ValueError("--feedback-max-mb needs --feedback FILE")
+    if args.feedback_max_mb is not None and args.feedback_max_mb < 1:
+        raise ValueError(f"--feedback-max-mb must be at least 1, not {args.feedback_max_mb}")
+    feedback_max_mb = args.feedback_max_mb or DEFAULT_FEEDBACK_MAX_MB
+    if args.feedback is not None:
+        FeedbackFile(args.feedback, feedback_max_mb * 2**20)  # fails now, not after loading
     try:
         import ui
     except ImportError as exc:
@@ -414,6 +440,9 @@ def _serve(args: argparse.Namespace) -> None:
             + ("/NAME, the chosen collection's folder" if collections.several else ""),
             file=sys.stderr,
         )
+    if args.feedback is not None:
+        print(f"qa: votes go to {args.feedback} (up to {feedback_max_mb} MB)", file=sys.stderr)
+    ui.log_requests()  # one JSON line per request
     ui.launch(
         collections,
         host=args.host,
@@ -423,6 +452,9 @@ def _serve(args: argparse.Namespace) -> None:
         mcp=args.mcp,
         upload_dir=args.allow_upload,
         max_upload_mb=max_upload_mb,
+        feedback=args.feedback,
+        feedback_max_mb=feedback_max_mb,
+        log_questions=args.log_questions,
     )
 
 

@@ -25,6 +25,7 @@ import gradio as gr
 import qa
 from ui import texts
 from ui.collections import collection_guard, collection_parameter, collection_picker, upload_folders
+from ui.feedback import VOTE_JS, Votes, answered
 from ui.handlers import (
     DEFAULT_K,
     MAX_K,
@@ -36,6 +37,7 @@ from ui.handlers import (
     source_pattern,
 )
 from ui.mcp import mcp_tools
+from ui.ops import Operations
 from ui.render import _upload_hint, format_error, format_overview, format_question, format_upload
 from ui.security import QABlocks, _discard, _received
 from ui.texts import DEFAULT_LANGUAGE, Language
@@ -128,6 +130,9 @@ def build_app(
     mcp: bool = False,
     upload_dir: str | os.PathLike[str] | None = None,
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
+    feedback: str | os.PathLike[str] | None = None,
+    feedback_max_mb: int = qa.DEFAULT_FEEDBACK_MAX_MB,
+    log_questions: bool = False,
 ) -> QABlocks:
     """Builds the Gradio app over a loaded index.
 
@@ -146,13 +151,20 @@ def build_app(
             into the chosen one, from the subfolder named after it); None (default):
             none, and the app takes no uploads at all.
         max_upload_mb: The largest file the upload control takes, in MB (MiB).
+        feedback: Give each passage 👍 / 👎 buttons and append the votes to this file
+            (see :mod:`ui.feedback`); None (default): no buttons.
+        feedback_max_mb: The size the feedback file may reach, in MB (MiB).
+        log_questions: Write the questions' text to the request log (see :mod:`ui.ops`).
 
     Returns:
-        The app; call ``launch`` on it (or use :func:`launch`).
+        The app; call ``launch`` on it (or use :func:`launch`). It serves ``/healthz``,
+        ``/readyz`` and ``/metrics`` as well (:class:`ui.ops.Operations`).
 
     Raises:
-        ValueError: If an example is empty or longer than ``MAX_QUESTION_CHARS``, or
-            ``max_upload_mb`` is not a whole number of at least 1.
+        ValueError: If an example is empty or longer than ``MAX_QUESTION_CHARS``,
+            ``max_upload_mb`` or ``feedback_max_mb`` is not a whole number of at least
+            1, or the feedback file's folder does not exist.
+        OSError: If the feedback file cannot be opened for appending.
     """
     collections = qa.Collections.of(index)
     index = collections.index()  # the default collection's, which the page shows first
@@ -169,6 +181,11 @@ def build_app(
         uploads_of = {name: Uploads(collections[name], folders[name], limit) for name in folders}
         uploads = uploads_of[collections.default]
     i18n = _translations(index, bool(examples), uploads.max_bytes if uploads else None)
+    operations = Operations(index, log_questions=log_questions)
+    votes = None
+    if feedback is not None:
+        limit = _whole_number(feedback_max_mb, "feedback_max_mb") * 2**20
+        votes = Votes(qa.FeedbackFile(feedback, limit), operations)
 
     def respond(
         question: str,
@@ -177,14 +194,25 @@ def build_app(
         chat: list[dict[str, Any]] | None,
         conversation: list[str] | None,
         collection: str,
+        answers: list[dict[str, Any]],
         request: gr.Request,
-    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
+    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str], Any]:
         lang = _language(request)
         question = question if isinstance(question, str) else ""
         conversation = list(conversation or [])
         sources = [source_pattern(article) for article in articles or []]
         index = collections.index(collection)
-        turn = chat_turn(index, question, k, history=conversation, lang=lang, sources=sources)
+        number = len(answers) if votes is not None else None
+        filters = {"sources": sources, "collection": collection if collections.several else None}
+        with operations.observe("chat", question, k, conversation, filters, index) as searched:
+            turn = chat_turn(
+                searched, question, k, conversation, lang, sources, feedback_turn=number
+            )
+        if votes is not None and turn.question is not None:
+            answers = [
+                *answers,
+                answered(turn.question, conversation, turn.hits, searched.generation),
+            ]
         if turn.question is not None:
             conversation = [*conversation, turn.question][-qa.MAX_HISTORY_TURNS :]
         chat = [
@@ -195,7 +223,8 @@ def build_app(
         choices = [(f"[{i}] {h['citation']}", h["citation"]) for i, h in enumerate(turn.hits, 1)]
         first = turn.hits[0]["citation"] if turn.hits else None
         viewer = _view(turn.hits, first, lang, collection)
-        return chat, "", turn.hits, gr.update(choices=choices, value=first), viewer, conversation
+        cited = gr.update(choices=choices, value=first)
+        return chat, "", turn.hits, cited, viewer, conversation, answers
 
     def ask_example(
         k: float,
@@ -203,12 +232,13 @@ def build_app(
         chat: list[dict[str, Any]] | None,
         conversation: list[str] | None,
         collection: str,
+        answers: list[dict[str, Any]],
         event: gr.SelectData,
         request: gr.Request,
-    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str]]:
+    ) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]], Any, str, list[str], Any]:
         value = event.value if isinstance(event.value, dict) else {}
         text = value.get("text") or ""
-        return respond(text, k, articles, chat, conversation, collection, request)
+        return respond(text, k, articles, chat, conversation, collection, answers, request)
 
     def _view(
         hits: list[dict[str, Any]], citation: str | None, lang: Language, collection: str
@@ -275,6 +305,8 @@ def build_app(
         picker = collection_picker(collections, i18n)  # a gr.State with one collection
         hits_state = gr.State([])
         conversation_state = gr.State([])  # the questions this conversation answered
+        # With feedback: each answer's question and citations, numbered across clears.
+        answers_state = gr.State([])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
@@ -308,6 +340,9 @@ def build_app(
                     ask = gr.Button(
                         i18n("ask"), variant="primary", elem_id="qa-ask", scale=1, min_width=80
                     )
+                if votes is not None:
+                    vote_status = gr.HTML("", elem_id="qa-vote-status")
+                    vote_box = gr.Textbox(visible="hidden", elem_id="qa-vote")  # see VOTE_JS
                 articles = gr.Dropdown(
                     choices=list(index.sources),
                     value=[],
@@ -352,9 +387,17 @@ def build_app(
                     padding=True,
                 )
 
-        outputs = [chatbot, question, hits_state, citation, viewer, conversation_state]
+        outputs = [
+            chatbot,
+            question,
+            hits_state,
+            citation,
+            viewer,
+            conversation_state,
+            answers_state,
+        ]
         chat_io: dict[str, Any] = {"outputs": outputs, "api_visibility": "private"}
-        ask_io = [k, articles, chatbot, conversation_state, picker]
+        ask_io = [k, articles, chatbot, conversation_state, picker, answers_state]
         for event in (
             question.submit(respond, [question, *ask_io], **chat_io),
             ask.click(respond, [question, *ask_io], **chat_io),
@@ -389,6 +432,22 @@ def build_app(
                 [*clear_io["outputs"], articles, shown_generation],
                 api_visibility="private",
             )
+        if votes is not None:
+            voted_state = gr.State([])  # TURN:RANK of each passage voted on
+
+            def cast_vote(
+                payload: str, answers: list[dict[str, Any]], voted: list[str], request: gr.Request
+            ) -> tuple[str, list[str]]:
+                return votes.cast(payload, answers, voted, _language(request))
+
+            vote_box.change(
+                cast_vote,
+                [vote_box, answers_state, voted_state],
+                [vote_status, voted_state],
+                api_visibility="private",
+                show_progress="hidden",
+            )
+            app.load(None, js=VOTE_JS)
         if uploads is not None:
 
             def add_articles(files: Any, collection: str, request: gr.Request) -> tuple[str, Any]:
@@ -449,9 +508,13 @@ def build_app(
                 until: Only articles dated on or before this day; default: no bound.
                 collection: Which collection to use: {collections}.
             """
+            named = collection if collections.several else None
+            filters = {"sources": sources, "since": since, "until": until, "collection": named}
             try:
                 index = collections.index(collection)
-                return retrieve(index, question, k, history, sources, since, until)
+                observed = operations.observe("retrieve", question, k, history, filters, index)
+                with observed as searched:
+                    return retrieve(searched, question, k, history, sources, since, until)
             except (ValueError, qa.QAError) as exc:
                 raise gr.Error(str(exc) or type(exc).__name__, print_exception=False) from None
 
@@ -468,6 +531,7 @@ def build_app(
                 gr.api(tool, api_name=f"mcp_{tool.__name__}", queue=False)
                 app.mcp_endpoints[tool.__name__] = f"/mcp_{tool.__name__}"
     app.translations = i18n
+    app.operations = operations
     app.upload_limit = uploads.max_bytes if uploads else None
     return app
 
@@ -481,6 +545,9 @@ def launch(
     mcp: bool = False,
     upload_dir: str | os.PathLike[str] | None = None,
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
+    feedback: str | os.PathLike[str] | None = None,
+    feedback_max_mb: int = qa.DEFAULT_FEEDBACK_MAX_MB,
+    log_questions: bool = False,
     **kwargs: Any,
 ) -> QABlocks:
     """Builds the app and serves it (never with a share link).
@@ -497,6 +564,9 @@ def launch(
         upload_dir: Offer an upload control that adds articles to this folder and the
             index (see :func:`build_app`); default: none.
         max_upload_mb: The largest file it takes, in MB.
+        feedback: Append readers' votes on passages to this file; default: no votes.
+        feedback_max_mb: The size the feedback file may reach, in MB.
+        log_questions: Write the questions' text to the request log.
         **kwargs: More ``gr.Blocks.launch`` keyword arguments (e.g. prevent_thread_lock).
 
     Returns:
@@ -504,12 +574,23 @@ def launch(
         call its ``close`` to stop it).
 
     Raises:
-        ValueError: If an example question is empty or too long, or ``max_upload_mb``
-            is not a whole number of at least 1.
+        ValueError: If an example question is empty or too long, ``max_upload_mb`` or
+            ``feedback_max_mb`` is not a whole number of at least 1, or the feedback
+            file's folder does not exist.
+        OSError: If the feedback file cannot be opened for appending.
     """
     if auth is not None and not callable(auth):
         auth = [tuple(pair) for pair in auth]
-    app = build_app(index, examples, mcp=mcp, upload_dir=upload_dir, max_upload_mb=max_upload_mb)
+    app = build_app(
+        index,
+        examples,
+        mcp=mcp,
+        upload_dir=upload_dir,
+        max_upload_mb=max_upload_mb,
+        feedback=feedback,
+        feedback_max_mb=feedback_max_mb,
+        log_questions=log_questions,
+    )
     guard = collection_guard(app, qa.Collections.of(index))
     if guard is not None:
         app_kwargs = kwargs.get("app_kwargs") or {}
