@@ -5,13 +5,13 @@ Every file is first scanned (hashed and its encoding found, in blocks). Unchange
 from the previous generation; new and changed files are decoded in paragraph-aligned
 blocks, chunked, tokenised and embedded in batches as they stream by; deleted files are
 dropped. A passage is embedded with its context (title and heading, see
-``vectorstore.chunking``) in front; its BM25 terms are those of its own text. The result
-is published as a new generation (see ``vectorstore.store``).
+``vectorstore.sources.chunking``) in front; its BM25 terms are those of its own text. The result
+is published as a new generation (see ``vectorstore.store.local.folder``).
 
 One function, ``read_source``, turns a file into ``Piece``s (passage rows, terms, and the
 texts to embed with their sentence spans) and an ``Article``; ``_Generation`` writes them
 in source order. The local engine reads the files in this process and embeds their
-pieces in batches; the Ray engine (``vectorstore.ray_build``) runs ``read_source`` and the
+pieces in batches; the Ray engine (``vectorstore.build.ray``) runs ``read_source`` and the
 embedding on Ray Data and hands the embedded pieces back in source order.
 """
 
@@ -30,17 +30,16 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from vectorstore.backend import Store, open_store
-from vectorstore.chunking import Chunk, Chunker, embedding_text
-from vectorstore.dense import DenseKind, create_dense
-from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder, model_revision
 from vectorstore.errors import REBUILD_HINT, IndexMismatchError, SourceError
-from vectorstore.formats import Block, Document, Format, UnreadableFile, parse, txt_metadata
-from vectorstore.lexical import LexicalIndex, tokenize
-from vectorstore.moments import Moments
-from vectorstore.sentences import sentence_spans
-from vectorstore.sources import SkippedFile, SourceFile, discover, read_text, scan
-from vectorstore.store import (
+from vectorstore.model.embedding import DEFAULT_MODEL, Embedder, get_embedder, model_revision
+from vectorstore.model.moments import Moments
+from vectorstore.sources.chunking import Chunk, Chunker, embedding_text
+from vectorstore.sources.files import SkippedFile, SourceFile, discover, read_text, scan
+from vectorstore.sources.formats import Block, Document, Format, UnreadableFile, parse, txt_metadata
+from vectorstore.sources.sentences import sentence_spans
+from vectorstore.store.base import Store, open_store
+from vectorstore.store.local.dense import DenseKind, create_dense
+from vectorstore.store.local.folder import (
     DENSE,
     DOCUMENTS,
     LINE_DTYPE,
@@ -56,6 +55,7 @@ from vectorstore.store import (
     Snapshot,
     SourceRecord,
 )
+from vectorstore.store.local.lexical import LexicalIndex, tokenize
 
 __all__ = [
     "Article",
@@ -543,7 +543,7 @@ def _new_parts(
     if engine is Engine.LOCAL or not sources:
         yield (read_source(s, settings) for s in sources), 0.0
         return
-    from vectorstore.ray_build import ray_parts
+    from vectorstore.build.ray import ray_parts
 
     with ray_parts(sources, settings, ray_address) as parts:
         yield parts
@@ -568,12 +568,12 @@ def build_index(
 
     Args:
         index_dir: The index location: a folder, or ``milvus:…`` (see
-            ``vectorstore.backend.open_store``).
+            ``vectorstore.store.base.open_store``).
         roots: Corpus paths (files or folders) to add.
         settings: Model and chunking; defaults to ``BuildSettings()``.
         rebuild: Ignore the existing index (even a damaged one) and embed everything.
         progress: Show progress bars.
-        engine: Read, chunk and embed in this process, or on Ray (``vectorstore.ray_build``).
+        engine: Read, chunk and embed in this process, or on Ray (``vectorstore.build.ray``).
         ray_address: For the Ray engine: the cluster to join, ``auto`` or ``HOST:PORT``
             (default ``$RAY_ADDRESS``); without one, a local Ray instance is started for
             the build.
@@ -593,7 +593,7 @@ def build_index(
     started = time.perf_counter()
     engine = Engine(engine)
     if engine is Engine.RAY:
-        from vectorstore.ray_build import ray_address as check_address
+        from vectorstore.build.ray import ray_address as check_address
 
         ray_address = check_address(ray_address)
     index = open_store(index_dir)

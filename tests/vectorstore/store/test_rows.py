@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vectorstore.rows import ByteFile, RowFile
+from vectorstore.store.local.rows import ByteFile, RowFile
 
 
 @pytest.mark.parametrize("array", [np.arange(60, dtype="<f2").reshape(20, 3), np.arange(7)])

@@ -5,8 +5,8 @@ publish a new one; ``Store.open`` gives a ``Reader`` of the current generation. 
 search (``qa.Index``) and the builder use only these two interfaces, so every backend
 serves the same API:
 
-- the local folder (``vectorstore.store``: FAISS + BM25 files, the default);
-- Milvus (``vectorstore.milvus``, the extra ``qa[milvus]``): a location starting with
+- the local folder (``vectorstore.store.local.folder``: FAISS + BM25 files, the default);
+- Milvus (``vectorstore.store.milvus.store``, the extra ``qa[milvus]``): a location starting with
   ``milvus:``, such as ``milvus:./qa-milvus.db`` (Milvus Lite) or
   ``milvus:http://HOST:19530`` (a server or cluster).
 
@@ -28,8 +28,8 @@ import numpy as np
 from vectorstore.errors import QAError
 
 if TYPE_CHECKING:
-    from vectorstore.moments import Moments
-    from vectorstore.store import Manifest, Snapshot, SourceRecord
+    from vectorstore.model.moments import Moments
+    from vectorstore.store.local.folder import Manifest, Snapshot, SourceRecord
 
 __all__ = ["MILVUS_PREFIX", "LexicalHits", "Reader", "Store", "open_store"]
 
@@ -100,7 +100,7 @@ class Reader(ABC):
         """Returns a question's BM25 matches.
 
         Args:
-            weights: The question's index terms (``vectorstore.lexical.tokenize``) with
+            weights: The question's index terms (``vectorstore.store.local.lexical.tokenize``) with
                 their weights (how often it holds them, less for terms carried over).
             n: How many best rows ``LexicalHits.rows`` holds at most.
             rows: If given, only these rows (sorted) can match.
@@ -203,13 +203,13 @@ def open_store(location: str | os.PathLike[str]) -> Store:
     text = os.fspath(location)
     if text.startswith(MILVUS_PREFIX):
         try:
-            from vectorstore.milvus import MilvusStore
+            from vectorstore.store.milvus.store import MilvusStore
         except ImportError as exc:
             raise QAError(
                 f"{text} is a Milvus location, which needs pymilvus: pip install 'qa[milvus]' "
                 f"({exc})"
             ) from exc
         return MilvusStore(text[len(MILVUS_PREFIX) :])
-    from vectorstore.store import IndexDir
+    from vectorstore.store.local.folder import IndexDir
 
     return IndexDir(text)

@@ -24,7 +24,7 @@ import pytest
 from pymilvus import MilvusClient
 
 import qa
-import vectorstore.milvus
+import vectorstore.store.milvus.store
 from tests.conftest import REPO, write
 from tests.vectorstore.conftest import MilvusServer
 from vectorstore import (
@@ -35,9 +35,10 @@ from vectorstore import (
     get_embedder,
     open_store,
 )
-from vectorstore.dense import DenseKind
-from vectorstore.lexical import tokenize
-from vectorstore.milvus import (
+from vectorstore.store.local.dense import DenseKind
+from vectorstore.store.local.folder import Manifest
+from vectorstore.store.local.lexical import tokenize
+from vectorstore.store.milvus.store import (
     GenerationGoneError,
     MilvusError,
     MilvusStore,
@@ -45,7 +46,6 @@ from vectorstore.milvus import (
     bm25_term,
     rows_filter,
 )
-from vectorstore.store import Manifest
 
 BACKENDS = ["local", "milvus-lite"]
 FORMATS = REPO / "tests" / "data" / "formats"
@@ -56,7 +56,7 @@ ARTICLES = {
     "Die Bahn entschuldigt sich bei den Fahrgästen. Ein Ersatzzug fährt um acht Uhr.\n",
     "sub/c.txt": "Im Hafen liegen drei Frachter. Sie bringen Getreide aus der Ukraine.\n\n"
     "Der Hafenmeister zählt die Container am Kai.\n",
-    # Terms that Milvus sees spelled in hex (vectorstore.milvus.bm25_term).
+    # Terms that Milvus sees spelled in hex (vectorstore.store.milvus.store.bm25_term).
     "d.txt": "Путин traf Xi Jinping in 北京 zu Gesprächen.\n\n"
     "Die Gespräche in Peking dauerten zwei Tage; ein_wort mit Unterstrich.\n",
 }
@@ -463,7 +463,7 @@ def test_a_failed_publish_leaves_the_published_generation(
     def fail(*_: object) -> None:
         raise RuntimeError("the connection broke")
 
-    monkeypatch.setattr(vectorstore.milvus, "_upload_files", fail)
+    monkeypatch.setattr(vectorstore.store.milvus.store, "_upload_files", fail)
     with pytest.raises(RuntimeError, match="the connection broke"):
         build_index(location, [str(corpus / "b.txt")])
     assert open_store(location).current() == first.generation

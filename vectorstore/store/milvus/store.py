@@ -11,7 +11,7 @@ Each published generation is two collections, filled once and never changed:
 ``<prefix>_gen_<ns>_<pid>`` (the passages), one row per passage:
     ``passage`` (INT64 primary key: the row number), ``vector`` (the float32 unit
     vector; a FLAT index up to ``FLAT_MAX`` passages, else HNSW, metric IP), ``text``
-    (the passage's text), ``terms`` (its BM25 terms: ``vectorstore.lexical.tokenize``,
+    (the passage's text), ``terms`` (its BM25 terms: ``vectorstore.store.local.lexical.tokenize``,
     spelled by ``bm25_term`` and joined by spaces), ``bm25`` (the sparse vector Milvus's
     own BM25 function makes of ``terms``; SPARSE_INVERTED_INDEX, metric BM25, with qa's
     ``k1`` and ``b``) and ``sentences`` (the float16 vectors of its sentences, one base64
@@ -78,8 +78,6 @@ from pymilvus.client.types import LoadState, Status
 from pymilvus.exceptions import ErrorCode
 from typing_extensions import override
 
-from vectorstore.backend import MILVUS_PREFIX, LexicalHits, Reader, Store
-from vectorstore.dense import DenseKind, create_dense
 from vectorstore.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -87,10 +85,10 @@ from vectorstore.errors import (
     IndexNotFoundError,
     QAError,
 )
-from vectorstore.lexical import _B, _K1, LexicalIndex
-from vectorstore.moments import Moments
-from vectorstore.rows import ByteFile
-from vectorstore.store import (
+from vectorstore.model.moments import Moments
+from vectorstore.store.base import MILVUS_PREFIX, LexicalHits, Reader, Store
+from vectorstore.store.local.dense import DenseKind, create_dense
+from vectorstore.store.local.folder import (
     DENSE,
     DOCUMENTS,
     LINE_DTYPE,
@@ -108,6 +106,8 @@ from vectorstore.store import (
     SourceRecord,
     writer_lock,
 )
+from vectorstore.store.local.lexical import _B, _K1, LexicalIndex
+from vectorstore.store.local.rows import ByteFile
 
 __all__ = [
     "GenerationGoneError",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEEDS
-from vectorstore.formats import (
+from vectorstore.sources.formats import (
     Block,
     Document,
     Format,
@@ -18,7 +18,7 @@ from vectorstore.formats import (
     txt_metadata,
 )
 
-FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
+FORMATS = Path(__file__).resolve().parents[2] / "data" / "formats"
 NEWS = FORMATS / "news.html"
 ARTICLE = FORMATS / "article.md"
 

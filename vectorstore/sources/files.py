@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vectorstore.errors import SourceError
-from vectorstore.formats import SUFFIXES, Format, format_of
+from vectorstore.sources.formats import SUFFIXES, Format, format_of
 
 __all__ = ["SkippedFile", "SourceFile", "discover", "read_text", "scan"]
 

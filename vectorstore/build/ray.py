@@ -5,7 +5,7 @@ build must read to a Ray Data pipeline; unchanged files never leave the driver, 
 copies them from the previous generation as a local build does:
 
 1. ``from_items``: one row per file (its scanned ``SourceFile`` and its number).
-2. ``flat_map``: Ray tasks run ``vectorstore.builder.read_source`` on each file, the
+2. ``flat_map``: Ray tasks run ``vectorstore.build.builder.read_source`` on each file, the
    function the local engine runs, so passages, cited lines, kinds, pages and BM25 terms
    are the same: one row per piece, then one for the article (or why it was skipped).
    The workers read the files by their paths.
@@ -13,7 +13,7 @@ copies them from the previous generation as a local build does:
    node with CPUs, each with one model loaded once, embeds the pieces' passages (and
    pools their sentences' vectors from the same pass).
 4. The driver takes the rows in source order (``preserve_order``) and writes them into
-   the new generation (``vectorstore.builder._Generation``) between the unchanged
+   the new generation (``vectorstore.build.builder._Generation``) between the unchanged
    sources; the store, a local folder or Milvus, is written as after a local build.
 
 An actor reserves half a CPU though its model runs on every core of its node: on 2
@@ -45,10 +45,10 @@ from typing import Any
 
 import numpy as np
 
-from vectorstore.builder import Article, BuildSettings, Piece, read_source
-from vectorstore.embedding import get_embedder
+from vectorstore.build.builder import Article, BuildSettings, Piece, read_source
 from vectorstore.errors import QAError
-from vectorstore.sources import SkippedFile, SourceFile
+from vectorstore.model.embedding import get_embedder
+from vectorstore.sources.files import SkippedFile, SourceFile
 
 __all__ = ["ray_address", "ray_parts"]
 

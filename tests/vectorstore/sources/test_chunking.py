@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.conftest import SEEDS
-from vectorstore.chunking import Chunker, LineIndex, PassageKind, chunk_text, embedding_text
+from vectorstore.sources.chunking import Chunker, LineIndex, PassageKind, chunk_text, embedding_text
 
 TEXT, CAPTION, HEADING = PassageKind.TEXT, PassageKind.CAPTION, PassageKind.HEADING
 

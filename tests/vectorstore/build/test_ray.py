@@ -1,4 +1,4 @@
-"""The Ray engine (``vectorstore/ray_build.py``) builds the same index as the local engine.
+"""The Ray engine (``vectorstore/build/ray.py``) builds the same index as the local engine.
 
 What the slow tests prove: a build with ``--engine ray`` on a local Ray instance that the
 build starts (raylet, GCS, a reading task worker and an embedding actor, each its own
@@ -16,7 +16,7 @@ interface is loopback; when the child ends, the kernel ends whatever it left beh
 PID namespace. The child itself checks, after the build, that no process carrying its
 ``RAY_TMPDIR`` (every Ray process inherits it) is left, so a build that failed to stop Ray
 fails the test. Where namespaces are not permitted, the child runs directly: the local
-Ray instance then binds its ports to 127.0.0.1 (``vectorstore.ray_build``), and leftovers
+Ray instance then binds its ports to 127.0.0.1 (``vectorstore.build.ray``), and leftovers
 are found the same way, killed by PID and reported.
 
 What they cannot prove on one machine: multi-node behaviour, such as actors spread over
@@ -41,9 +41,9 @@ import pytest
 
 import qa
 from qa.cli import main
+from tests.conftest import REPO
 from vectorstore import QAError, open_store
 
-REPO = Path(__file__).resolve().parents[2]
 FORMATS = REPO / "tests" / "data" / "formats"
 SEED_QUESTIONS = REPO / "tests" / "data" / "seed_questions.json"
 QUESTIONS = [

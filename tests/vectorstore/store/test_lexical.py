@@ -8,7 +8,7 @@ import pytest
 
 import qa
 from tests.conftest import write
-from vectorstore.lexical import LexicalIndex, tokenize
+from vectorstore.store.local.lexical import LexicalIndex, tokenize
 
 DOCS = [
     "Die Katze schläft auf dem Sofa.",

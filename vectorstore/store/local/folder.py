@@ -7,16 +7,16 @@ Layout of an index folder::
     gen-<id>/             one complete, immutable generation
         manifest.json     format version, model, chunking, sources, file sizes
         passages.npy      one row per passage: source id, lines, byte span in documents.bin,
-                          kind (vectorstore.chunking.PassageKind: text, caption, heading),
+                          kind (vectorstore.sources.chunking.PassageKind: text, caption, heading),
                           PDF page (0 for other formats)
         documents.bin     every article's readable text, UTF-8, back to back
         lines.npy         for articles whose readable text is not their file (HTML,
                           Markdown, PDF): per readable line, its page and the first and
                           last line of the file (or page) it stands on
         vectors.npy       float32 unit vectors, one row per passage
-        moments.npy       the vectors' mean and mean outer product (vectorstore.moments)
+        moments.npy       the vectors' mean and mean outer product (vectorstore.model.moments)
         sentence_*.npy    float16 vectors of each passage's sentences, pooled from its own
-                          forward pass (in vectorstore.sentences order), and where each
+                          forward pass (in vectorstore.sources.sentences order), and where each
                           passage's rows start (none for models that do not give them)
         dense.faiss       the dense index over vectors.npy
         lexical_*.npy     each passage's term ids (for updates without re-tokenising)
@@ -49,9 +49,6 @@ from typing import Any
 import numpy as np
 from typing_extensions import override
 
-from vectorstore.backend import LexicalHits, Reader, Store
-from vectorstore.chunking import PassageKind
-from vectorstore.dense import DenseIndex, DenseKind, load_dense
 from vectorstore.errors import (
     REBUILD_HINT,
     IndexCorruptError,
@@ -59,10 +56,13 @@ from vectorstore.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
-from vectorstore.formats import Format
-from vectorstore.lexical import LexicalIndex
-from vectorstore.moments import Moments
-from vectorstore.rows import ByteFile, RowFile
+from vectorstore.model.moments import Moments
+from vectorstore.sources.chunking import PassageKind
+from vectorstore.sources.formats import Format
+from vectorstore.store.base import LexicalHits, Reader, Store
+from vectorstore.store.local.dense import DenseIndex, DenseKind, load_dense
+from vectorstore.store.local.lexical import LexicalIndex
+from vectorstore.store.local.rows import ByteFile, RowFile
 
 __all__ = [
     "FORMAT_VERSION",
@@ -73,8 +73,8 @@ __all__ = [
     "SourceRecord",
 ]
 
-# 2-4: vectors from the onnxruntime engine (vectorstore/int8.py); 5: passage kinds, and
-# headings folded into passages and embedded as context (vectorstore/chunking.py);
+# 2-4: vectors from the onnxruntime engine (vectorstore/model/int8.py); 5: passage kinds, and
+# headings folded into passages and embedded as context (vectorstore/sources/chunking.py);
 # 6: the vectors' moments (moments.npy) and sentence vectors; 7: formats (pages, line
 # maps, titles and dates).
 FORMAT_VERSION = 7
@@ -118,7 +118,7 @@ class SourceRecord:
         byte_end: End of its readable text in documents.bin.
         first_passage: Row of its first passage.
         passage_count: Number of its passages (consecutive rows).
-        format: Its format (``vectorstore.formats.Format``).
+        format: Its format (``vectorstore.sources.formats.Format``).
         title: Its title, if the file names one.
         date: Its ISO date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``), if the file has one.
         first_line: Its first row in lines.npy; -1 when its readable text is the file's
@@ -145,7 +145,7 @@ class Manifest:
     """What a generation holds and how it was made.
 
     ``formats`` are the formats the build took from folders; ``Index.update`` keeps them.
-    ``model_revision`` is ``vectorstore.embedding.model_revision(model)`` at build time.
+    ``model_revision`` is ``vectorstore.model.embedding.model_revision(model)`` at build time.
     """
 
     model: str
@@ -218,7 +218,7 @@ class _ScoredRows(LexicalHits):
 class Snapshot(Reader):
     """One published generation of an index folder, opened read-only.
 
-    Searches read the rows they need with ``pread`` (``vectorstore.rows``); builds copy
+    Searches read the rows they need with ``pread`` (``vectorstore.store.local.rows``); builds copy
     runs of rows from NumPy's memory maps (``vectors``).
     """
 

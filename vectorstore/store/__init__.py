@@ -1,0 +1,1 @@
+"""Where an index lives: the store interface and its backends (a local folder, Milvus)."""

@@ -1,0 +1,1 @@
+"""The Milvus backend (the extra ``qa[milvus]``)."""
