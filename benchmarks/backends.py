@@ -196,7 +196,7 @@ def part_tiers(
     """Latency, recall@10 and agreement of both backends on perf.py's tiers."""
     from vectorstore import IndexMismatchError
     from vectorstore.model.embedding import get_embedder, register_embedder
-    from vectorstore.store.local.lexical import tokenize
+    from vectorstore.sources.terms import tokenize
 
     texts, units = real_units(qa_mod)
     ensure_pool(texts, max(TIERS[t] for t in tiers) // PER_FILE)

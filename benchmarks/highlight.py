@@ -55,7 +55,7 @@ from common.timing import interleaved, percentiles_ms, spread
 from qa.highlight import COSINE_WEIGHT, best_sentence, sentence_scores
 from vectorstore.model.embedding import DEFAULT_MODEL, Embedder, get_embedder
 from vectorstore.sources.sentences import sentence_spans
-from vectorstore.store.local.lexical import tokenize
+from vectorstore.sources.terms import tokenize
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 100.0)
 TARGETS = {"de": 0.85, "en": 0.70}

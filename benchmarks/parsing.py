@@ -179,7 +179,7 @@ class ParseBench:
         from vectorstore.sources.formats import parse
 
         if self.read_path:
-            from vectorstore.build.builder import _BLOCK_CHARS
+            from vectorstore.build.pieces import _BLOCK_CHARS
             from vectorstore.sources.files import read_text
             from vectorstore.sources.formats import txt_metadata
 
@@ -257,7 +257,7 @@ class EmbedBench:
     """Embeds the readable text of a sample of files as the builder does, a round at a time."""
 
     def __init__(self, texts: Sequence[str], model: str) -> None:
-        from vectorstore.build.builder import BuildSettings
+        from vectorstore.build.pieces import BuildSettings
         from vectorstore.model.embedding import get_embedder
         from vectorstore.sources.chunking import Chunker, embedding_text
         from vectorstore.sources.sentences import sentence_spans
@@ -319,10 +319,10 @@ class EmbedBench:
 def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
     """``qa.Index.build --rebuild`` over a folder of the first HTML files, timing its parts.
 
-    Parsing is timed by wrapping ``vectorstore.build.builder.parse``; embedding by a
+    Parsing is timed by wrapping ``vectorstore.build.pieces.parse``; embedding by a
     ``TimingEmbedder`` around the default model.
     """
-    import vectorstore.build.builder as builder
+    import vectorstore.build.pieces as pieces
     from vectorstore.model.embedding import get_embedder
 
     folder = PARSING / f"build-html-{files}"
@@ -336,7 +336,7 @@ def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
     inner = get_embedder(model)
     timing = TimingEmbedder(inner)
     parse_seconds = [0.0]
-    original = builder.parse
+    original = pieces.parse
 
     def timed_parse(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -345,12 +345,12 @@ def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
         finally:
             parse_seconds[0] += time.perf_counter() - start
 
-    builder.parse = timed_parse  # type: ignore[assignment]
+    pieces.parse = timed_parse  # type: ignore[assignment]
     try:
         with embedding_with(model, timing, inner):
             index, seconds = timed_build(qa_mod, folder, index_dir, model, rebuild=True)
     finally:
-        builder.parse = original
+        pieces.parse = original
     out = {
         "files": len(index.sources),
         "passages": len(index),

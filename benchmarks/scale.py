@@ -290,7 +290,7 @@ def _bytes_per_passage(index_dir: Path, folder: Path, files: int = 10) -> dict[s
     they are joined), BM25 postings and the dense index's copy of the vectors.
     """
     from vectorstore import open_store
-    from vectorstore.build.builder import BuildSettings, Piece, read_source
+    from vectorstore.build.pieces import BuildSettings, Piece, read_source
     from vectorstore.sources.files import discover, scan
     from vectorstore.store.local.folder import SENTENCE_DTYPE
 

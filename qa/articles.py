@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from vectorstore import SourceError
-from vectorstore.build.builder import check_source
+from vectorstore.build.pieces import check_source
 from vectorstore.sources.files import SkippedFile
 from vectorstore.sources.formats import SUFFIXES
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from vectorstore.sources.sentences import sentence_spans
-from vectorstore.store.local.lexical import tokenize
+from vectorstore.sources.terms import tokenize
 
 __all__ = ["COSINE_WEIGHT", "best_sentence", "sentence_scores"]
 
@@ -73,7 +73,7 @@ def sentence_scores(
 
     Args:
         question: The question.
-        weights: The question's index terms (``vectorstore.store.local.lexical.tokenize``) and IDFs.
+        weights: The question's index terms (``vectorstore.sources.terms.tokenize``) and IDFs.
         text: The passage text.
         spans: The sentences' character spans (``vectorstore.sources.sentences.sentence_spans``).
     """
@@ -96,7 +96,7 @@ def best_sentence(
 
     Args:
         question: The question.
-        weights: The question's index terms (``vectorstore.store.local.lexical.tokenize``) and IDFs.
+        weights: The question's index terms (``vectorstore.sources.terms.tokenize``) and IDFs.
         text: The passage text.
         cosines: The question vector's cosine with each sentence's vector, sentences as
             ``vectorstore.sources.sentences.sentence_spans(text)`` gives them (e.g. from

@@ -51,8 +51,8 @@ from vectorstore import (
 from vectorstore.build.builder import Engine
 from vectorstore.model.embedding import model_revision
 from vectorstore.sources.chunking import PassageKind
-from vectorstore.store.local.folder import SourceRecord
-from vectorstore.store.local.lexical import tokenize
+from vectorstore.sources.terms import tokenize
+from vectorstore.store.base import SourceRecord
 
 __all__ = ["DEFAULT_INDEX_DIR", "Index", "clear_question_cache", "default_corpus", "retrieve"]
 

@@ -3,7 +3,8 @@
 This package knows nothing of qa's API or UI; ``qa`` builds on it.
 """
 
-from vectorstore.build.builder import BuildReport, BuildSettings, build_index
+from vectorstore.build.builder import BuildReport, build_index
+from vectorstore.build.pieces import BuildSettings
 from vectorstore.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -12,10 +13,10 @@ from vectorstore.errors import (
     QAError,
     SourceError,
 )
+from vectorstore.kinds import DenseKind
 from vectorstore.model.embedding import DEFAULT_MODEL, Embedder, get_embedder, register_embedder
 from vectorstore.model.moments import Moments
 from vectorstore.store.base import Reader, Store, open_store
-from vectorstore.store.local.dense import DenseKind
 from vectorstore.store.local.folder import IndexDir, Snapshot
 
 __all__ = [

@@ -112,7 +112,7 @@ def real_units(qa_mod: object) -> tuple[list[str], np.ndarray]:
     The passages are those of the default-model index over ``benchmarks/data/xquad-de``
     (built incrementally at ``benchmarks/data/perf/index-xquad-e5`` if needed).
     """
-    from vectorstore.store.local.folder import FORMAT_VERSION
+    from vectorstore.store.base import FORMAT_VERSION
 
     cache = PERF / f"real-e5-v{FORMAT_VERSION}.npz"
     if cache.exists():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from qa.highlight import best_sentence, sentence_scores
 from vectorstore.sources.sentences import sentence_spans
-from vectorstore.store.local.lexical import tokenize
+from vectorstore.sources.terms import tokenize
 
 
 def test_best_sentence_weighs_rare_terms() -> None:

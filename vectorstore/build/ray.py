@@ -5,7 +5,7 @@ build must read to a Ray Data pipeline; unchanged files never leave the driver, 
 copies them from the previous generation as a local build does:
 
 1. ``from_items``: one row per file (its scanned ``SourceFile`` and its number).
-2. ``flat_map``: Ray tasks run ``vectorstore.build.builder.read_source`` on each file, the
+2. ``flat_map``: Ray tasks run ``vectorstore.build.pieces.read_source`` on each file, the
    function the local engine runs, so passages, cited lines, kinds, pages and BM25 terms
    are the same: one row per piece, then one for the article (or why it was skipped).
    The workers read the files by their paths.
@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from vectorstore.build.builder import Article, BuildSettings, Piece, read_source
+from vectorstore.build.pieces import Article, BuildSettings, Piece, read_source
 from vectorstore.errors import QAError
 from vectorstore.model.embedding import get_embedder
 from vectorstore.sources.files import SkippedFile, SourceFile

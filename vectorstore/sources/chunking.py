@@ -25,9 +25,10 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from enum import IntEnum
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from vectorstore.kinds import PassageKind
 
 __all__ = ["Chunk", "Chunker", "LineIndex", "PassageKind", "chunk_text", "embedding_text"]
 
@@ -57,20 +58,6 @@ _CAPTION_MAX_CHARS = 300
 # A credit after a caption names an agency or photographer, perhaps the people shown
 # ("Name Name / AGENCY", "(Foto: AGENCY) Name Name und Name Name"): up to eight words.
 _CREDIT_MAX_WORDS = 8
-
-
-class PassageKind(IntEnum):
-    """What a passage is, so that search can rank captions and bare headings below content.
-
-    Attributes:
-        TEXT: Content: sentences, perhaps with the heading folded in above them.
-        CAPTION: A photo caption or credit, a byline, or other non-sentence boilerplate.
-        HEADING: A heading that could not be folded into the paragraph under it.
-    """
-
-    TEXT = 0
-    CAPTION = 1
-    HEADING = 2
 
 
 @dataclass(frozen=True)

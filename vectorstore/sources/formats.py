@@ -31,14 +31,14 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from vectorstore.sources.chunking import PassageKind, _classify, _paragraphs
+from vectorstore.kinds import Format, PassageKind
+from vectorstore.sources.chunking import _classify, _paragraphs
 
 __all__ = [
     "SUFFIXES",
@@ -52,15 +52,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("qa")
-
-
-class Format(StrEnum):
-    """A supported article format."""
-
-    TXT = "txt"
-    MARKDOWN = "md"
-    HTML = "html"
-    PDF = "pdf"
 
 
 SUFFIXES: dict[str, Format] = {

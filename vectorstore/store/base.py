@@ -5,35 +5,165 @@ publish a new one; ``Store.open`` gives a ``Reader`` of the current generation. 
 search (``qa.Index``) and the builder use only these two interfaces, so every backend
 serves the same API:
 
-- the local folder (``vectorstore.store.local.folder``: FAISS + BM25 files, the default);
-- Milvus (``vectorstore.store.milvus.store``, the extra ``qa[milvus]``): a location starting with
+- the local folder (``vectorstore.store.local``: FAISS + BM25 files, the default);
+- Milvus (``vectorstore.store.milvus``, the extra ``qa[milvus]``): a location starting with
   ``milvus:``, such as ``milvus:./qa-milvus.db`` (Milvus Lite) or
   ``milvus:http://HOST:19530`` (a server or cluster).
 
-``open_store`` picks the backend from the location.
+Backends add themselves with ``register_store`` (each in its package's ``__init__``, by
+dotted path, so that this module imports none of them and a backend's dependencies are
+imported only when one of its locations is opened); ``open_store`` picks the backend from
+the location.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vectorstore.errors import QAError
+from vectorstore.errors import IndexMismatchError, QAError
+from vectorstore.kinds import DenseKind, Format
 
 if TYPE_CHECKING:
     from vectorstore.model.moments import Moments
-    from vectorstore.store.local.folder import Manifest, Snapshot, SourceRecord
 
-__all__ = ["MILVUS_PREFIX", "LexicalHits", "Reader", "Store", "open_store"]
+__all__ = [
+    "FORMAT_VERSION",
+    "LINE_DTYPE",
+    "PASSAGE_DTYPE",
+    "LexicalHits",
+    "Manifest",
+    "Reader",
+    "SourceRecord",
+    "Store",
+    "open_store",
+    "register_store",
+]
 
-MILVUS_PREFIX = "milvus:"
+# 2-4: vectors from the onnxruntime engine (vectorstore/model/int8.py); 5: passage kinds, and
+# headings folded into passages and embedded as context (vectorstore/sources/chunking.py);
+# 6: the vectors' moments (moments.npy) and sentence vectors; 7: formats (pages, line
+# maps, titles and dates).
+FORMAT_VERSION = 7
+PASSAGE_DTYPE = np.dtype(
+    [
+        ("source", "<i4"),
+        ("line_start", "<i4"),
+        ("line_end", "<i4"),
+        ("byte_start", "<i8"),
+        ("byte_end", "<i8"),
+        ("kind", "u1"),
+        ("page", "<i4"),
+    ]
+)
+# One row per readable line of a mapped article: page (0: none), first and last line.
+LINE_DTYPE = np.dtype([("page", "<i4"), ("first", "<i4"), ("last", "<i4")])
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One indexed article.
+
+    Attributes:
+        name: The cited source name.
+        sha256: Hash of the file's bytes when it was indexed.
+        encoding: The encoding its bytes were decoded with (``binary`` for PDF).
+        byte_start: Start of its readable text in documents.bin.
+        byte_end: End of its readable text in documents.bin.
+        first_passage: Row of its first passage.
+        passage_count: Number of its passages (consecutive rows).
+        format: Its format (``vectorstore.sources.formats.Format``).
+        title: Its title, if the file names one.
+        date: Its ISO date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``), if the file has one.
+        first_line: Its first row in lines.npy; -1 when its readable text is the file's
+            own text, line for line (``.txt``).
+        line_count: Its number of rows in lines.npy.
+    """
+
+    name: str
+    sha256: str
+    encoding: str
+    byte_start: int
+    byte_end: int
+    first_passage: int
+    passage_count: int
+    format: str = "txt"
+    title: str | None = None
+    date: str | None = None
+    first_line: int = -1
+    line_count: int = 0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a generation holds and how it was made.
+
+    ``formats`` are the formats the build took from folders; ``Index.update`` keeps them.
+    ``model_revision`` is ``vectorstore.model.embedding.model_revision(model)`` at build time.
+    """
+
+    model: str
+    dim: int
+    chunk_size: int
+    chunk_overlap: int
+    dense_kind: DenseKind
+    roots: tuple[str, ...]
+    sources: tuple[SourceRecord, ...]
+    passage_count: int
+    format_version: int = FORMAT_VERSION
+    files: Mapping[str, int] = field(default_factory=dict)
+    formats: tuple[Format, ...] = tuple(Format)
+    model_revision: str = ""
+
+    def to_json(self) -> str:
+        """Serialises the manifest."""
+        data = asdict(self)
+        data["files"] = dict(self.files)
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        """Parses a manifest.
+
+        Raises:
+            IndexMismatchError: If it was written by another format version.
+            ValueError: If it is not a valid manifest.
+        """
+        data: dict[str, Any] = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("the manifest is not a JSON object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index format version {version!r} is not the supported {FORMAT_VERSION}"
+            )
+        try:
+            return cls(
+                model=str(data["model"]),
+                dim=int(data["dim"]),
+                chunk_size=int(data["chunk_size"]),
+                chunk_overlap=int(data["chunk_overlap"]),
+                dense_kind=DenseKind(data["dense_kind"]),
+                roots=tuple(str(r) for r in data["roots"]),
+                sources=tuple(SourceRecord(**s) for s in data["sources"]),
+                passage_count=int(data["passage_count"]),
+                files={str(k): int(v) for k, v in data["files"].items()},
+                # Indexes written before the formats were recorded took them all.
+                formats=tuple(Format(f) for f in data.get("formats", tuple(Format))),
+                model_revision=str(data.get("model_revision", "")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"the manifest is malformed ({exc})") from exc
 
 
 class LexicalHits(ABC):
@@ -100,7 +230,7 @@ class Reader(ABC):
         """Returns a question's BM25 matches.
 
         Args:
-            weights: The question's index terms (``vectorstore.store.local.lexical.tokenize``) with
+            weights: The question's index terms (``vectorstore.sources.terms.tokenize``) with
                 their weights (how often it holds them, less for terms carried over).
             n: How many best rows ``LexicalHits.rows`` holds at most.
             rows: If given, only these rows (sorted) can match.
@@ -167,10 +297,12 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def open_files(self) -> Snapshot:
+    def open_files(self) -> Reader:
         """Opens the published generation as local files, which an update copies from.
 
-        A remote store copies the generation into a local folder first.
+        Every backend returns the local folder's reader
+        (``vectorstore.store.local.folder.Snapshot``); a remote store copies the generation
+        into a local folder first.
 
         Raises:
             As ``open``.
@@ -194,22 +326,54 @@ class Store(ABC):
         """Makes the generation written in ``tmp`` the current one, atomically."""
 
 
+@dataclass(frozen=True)
+class _Backend:
+    """A registered backend: how to make its stores, and what it needs installed."""
+
+    factory: Callable[[str], Store] | str
+    name: str
+    needs: str
+
+
+_BACKENDS: dict[str, _Backend] = {}
+
+
+def register_store(
+    prefix: str, factory: Callable[[str], Store] | str, name: str, needs: str = ""
+) -> None:
+    """Adds a backend: locations that start with ``prefix`` are its stores.
+
+    Args:
+        prefix: What its locations start with, such as ``milvus:``; ``""`` for the default
+            (the local folder). The longest registered prefix of a location wins.
+        factory: Makes a store from the location without its prefix; or the factory's
+            dotted path, ``"package.module:name"``, imported when a location of the backend
+            is first opened.
+        name: The backend's name, for messages.
+        needs: What to install when the factory cannot be imported, for the message.
+    """
+    _BACKENDS[prefix] = _Backend(factory, name, needs)
+
+
 def open_store(location: str | os.PathLike[str]) -> Store:
     """Returns the store at a location: ``milvus:…`` is Milvus, anything else a folder.
 
     Raises:
-        QAError: If Milvus is asked for and ``pymilvus`` is not installed.
+        QAError: If no backend takes the location, or its backend's dependencies are not
+            installed (Milvus without ``pymilvus``).
     """
     text = os.fspath(location)
-    if text.startswith(MILVUS_PREFIX):
+    prefix = max((p for p in _BACKENDS if text.startswith(p)), key=len, default=None)
+    if prefix is None:
+        raise QAError(f"no store backend takes the location {text!r}")
+    backend = _BACKENDS[prefix]
+    factory = backend.factory
+    if isinstance(factory, str):
+        module, _, attribute = factory.partition(":")
         try:
-            from vectorstore.store.milvus.store import MilvusStore
+            factory = getattr(importlib.import_module(module), attribute)
         except ImportError as exc:
             raise QAError(
-                f"{text} is a Milvus location, which needs pymilvus: pip install 'qa[milvus]' "
-                f"({exc})"
+                f"{text} is a {backend.name} location, which needs {backend.needs} ({exc})"
             ) from exc
-        return MilvusStore(text[len(MILVUS_PREFIX) :])
-    from vectorstore.store.local.folder import IndexDir
-
-    return IndexDir(text)
+    return factory(text[len(prefix) :])

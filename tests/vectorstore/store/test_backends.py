@@ -35,9 +35,9 @@ from vectorstore import (
     get_embedder,
     open_store,
 )
-from vectorstore.store.local.dense import DenseKind
-from vectorstore.store.local.folder import Manifest
-from vectorstore.store.local.lexical import tokenize
+from vectorstore.kinds import DenseKind
+from vectorstore.sources.terms import tokenize
+from vectorstore.store.base import Manifest
 from vectorstore.store.milvus.store import (
     GenerationGoneError,
     MilvusError,

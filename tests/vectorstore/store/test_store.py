@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 import qa
-import vectorstore.build.builder
+import vectorstore.build.pieces
 from tests.conftest import write
 from vectorstore import IndexDir, build_index, get_embedder
+from vectorstore.kinds import FLAT_MAX, DenseKind
 from vectorstore.model.embedding import model_revision
 from vectorstore.sources.chunking import PassageKind, chunk_text, embedding_text
 from vectorstore.sources.sentences import sentence_spans
-from vectorstore.store.local.dense import FLAT_MAX, DenseKind, create_dense, load_dense
+from vectorstore.store.local.dense import create_dense, load_dense
 
 ARTICLES = {
     "a.txt": "Die Katze schläft auf dem Sofa.\n\nSie träumt von Mäusen.\n",
@@ -282,7 +283,7 @@ def test_large_files_stream_in_blocks_with_exact_lines(
 ) -> None:
     # Blocks of ~300 characters: the file streams through dozens of them, with paragraph
     # breaks, a paragraph longer than a block and multi-byte characters across boundaries.
-    monkeypatch.setattr(vectorstore.build.builder, "_BLOCK_CHARS", 300)
+    monkeypatch.setattr(vectorstore.build.pieces, "_BLOCK_CHARS", 300)
     paragraphs = [f"Absatz {i}: Grüße aus Köln, Nummer {i}." for i in range(60)]
     paragraphs[30] = " ".join(f"Überlang {i}." for i in range(150))
     text = "\n\n".join(paragraphs) + "\n"

@@ -8,31 +8,16 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from enum import StrEnum
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-__all__ = ["FLAT_MAX", "DenseIndex", "DenseKind", "create_dense", "load_dense"]
+from vectorstore.kinds import DenseKind
 
-# Exact search up to this many vectors (a few ms per question); approximate above it.
-FLAT_MAX = 50_000
+__all__ = ["DenseIndex", "DenseKind", "create_dense", "load_dense"]
+
 _TRAIN_PER_LIST = 40  # training vectors per inverted list (FAISS wants 39 or more)
-
-
-class DenseKind(StrEnum):
-    """The dense index backends; AUTO picks one by the number of passages."""
-
-    AUTO = "auto"
-    FLAT = "flat"
-    IVF = "ivf"
-
-    def resolve(self, size: int) -> DenseKind:
-        """Returns the concrete kind for an index of ``size`` vectors."""
-        if self is not DenseKind.AUTO:
-            return self
-        return DenseKind.FLAT if size <= FLAT_MAX else DenseKind.IVF
 
 
 class DenseIndex(ABC):

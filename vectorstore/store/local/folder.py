@@ -34,14 +34,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import re
 import shutil
 import stat
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,41 +55,23 @@ from vectorstore.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from vectorstore.kinds import DenseKind, PassageKind
 from vectorstore.model.moments import Moments
-from vectorstore.sources.chunking import PassageKind
-from vectorstore.sources.formats import Format
-from vectorstore.store.base import LexicalHits, Reader, Store
-from vectorstore.store.local.dense import DenseIndex, DenseKind, load_dense
+from vectorstore.store.base import (
+    LINE_DTYPE,
+    PASSAGE_DTYPE,
+    LexicalHits,
+    Manifest,
+    Reader,
+    SourceRecord,
+    Store,
+)
+from vectorstore.store.local.dense import DenseIndex, load_dense
 from vectorstore.store.local.lexical import LexicalIndex
 from vectorstore.store.local.rows import ByteFile, RowFile
 
-__all__ = [
-    "FORMAT_VERSION",
-    "PASSAGE_DTYPE",
-    "IndexDir",
-    "Manifest",
-    "Snapshot",
-    "SourceRecord",
-]
+__all__ = ["IndexDir", "Snapshot", "writer_lock"]
 
-# 2-4: vectors from the onnxruntime engine (vectorstore/model/int8.py); 5: passage kinds, and
-# headings folded into passages and embedded as context (vectorstore/sources/chunking.py);
-# 6: the vectors' moments (moments.npy) and sentence vectors; 7: formats (pages, line
-# maps, titles and dates).
-FORMAT_VERSION = 7
-PASSAGE_DTYPE = np.dtype(
-    [
-        ("source", "<i4"),
-        ("line_start", "<i4"),
-        ("line_end", "<i4"),
-        ("byte_start", "<i8"),
-        ("byte_end", "<i8"),
-        ("kind", "u1"),
-        ("page", "<i4"),
-    ]
-)
-# One row per readable line of a mapped article: page (0: none), first and last line.
-LINE_DTYPE = np.dtype([("page", "<i4"), ("first", "<i4"), ("last", "<i4")])
 MANIFEST = "manifest.json"
 PASSAGES = "passages.npy"
 DOCUMENTS = "documents.bin"
@@ -104,102 +85,6 @@ DENSE = "dense.faiss"
 _POINTER = "CURRENT"
 _LOCK = ".lock"
 _GENERATION = re.compile(r"gen-[0-9]+-[0-9]+")
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    """One indexed article.
-
-    Attributes:
-        name: The cited source name.
-        sha256: Hash of the file's bytes when it was indexed.
-        encoding: The encoding its bytes were decoded with (``binary`` for PDF).
-        byte_start: Start of its readable text in documents.bin.
-        byte_end: End of its readable text in documents.bin.
-        first_passage: Row of its first passage.
-        passage_count: Number of its passages (consecutive rows).
-        format: Its format (``vectorstore.sources.formats.Format``).
-        title: Its title, if the file names one.
-        date: Its ISO date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``), if the file has one.
-        first_line: Its first row in lines.npy; -1 when its readable text is the file's
-            own text, line for line (``.txt``).
-        line_count: Its number of rows in lines.npy.
-    """
-
-    name: str
-    sha256: str
-    encoding: str
-    byte_start: int
-    byte_end: int
-    first_passage: int
-    passage_count: int
-    format: str = "txt"
-    title: str | None = None
-    date: str | None = None
-    first_line: int = -1
-    line_count: int = 0
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What a generation holds and how it was made.
-
-    ``formats`` are the formats the build took from folders; ``Index.update`` keeps them.
-    ``model_revision`` is ``vectorstore.model.embedding.model_revision(model)`` at build time.
-    """
-
-    model: str
-    dim: int
-    chunk_size: int
-    chunk_overlap: int
-    dense_kind: DenseKind
-    roots: tuple[str, ...]
-    sources: tuple[SourceRecord, ...]
-    passage_count: int
-    format_version: int = FORMAT_VERSION
-    files: Mapping[str, int] = field(default_factory=dict)
-    formats: tuple[Format, ...] = tuple(Format)
-    model_revision: str = ""
-
-    def to_json(self) -> str:
-        """Serialises the manifest."""
-        data = asdict(self)
-        data["files"] = dict(self.files)
-        return json.dumps(data, ensure_ascii=False, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        """Parses a manifest.
-
-        Raises:
-            IndexMismatchError: If it was written by another format version.
-            ValueError: If it is not a valid manifest.
-        """
-        data: dict[str, Any] = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("the manifest is not a JSON object")
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise IndexMismatchError(
-                f"index format version {version!r} is not the supported {FORMAT_VERSION}"
-            )
-        try:
-            return cls(
-                model=str(data["model"]),
-                dim=int(data["dim"]),
-                chunk_size=int(data["chunk_size"]),
-                chunk_overlap=int(data["chunk_overlap"]),
-                dense_kind=DenseKind(data["dense_kind"]),
-                roots=tuple(str(r) for r in data["roots"]),
-                sources=tuple(SourceRecord(**s) for s in data["sources"]),
-                passage_count=int(data["passage_count"]),
-                files={str(k): int(v) for k, v in data["files"].items()},
-                # Indexes written before the formats were recorded took them all.
-                formats=tuple(Format(f) for f in data.get("formats", tuple(Format))),
-                model_revision=str(data.get("model_revision", "")),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"the manifest is malformed ({exc})") from exc
 
 
 class _ScoredRows(LexicalHits):

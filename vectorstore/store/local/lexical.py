@@ -1,29 +1,21 @@
 """The lexical (BM25) index beside the dense one.
 
-Text is tokenised Unicode-aware: words of any script, casefolded. Latin words lose German
-and English stopwords, lose their accents and are reduced by the German Snowball stemmer;
-Cyrillic words are reduced by the Russian one; Chinese, Japanese and Korean text, written
-without spaces, becomes character unigrams and bigrams. Each passage's token ids are
-stored, so an update tokenises only new passages; scoring is bm25s.
+A passage's terms come from ``vectorstore.sources.terms.tokenize``. Each passage's token ids
+are stored, so an update tokenises only new passages; scoring is bm25s.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
 from vectorstore.store.local.rows import RowFile
 
-__all__ = ["LexicalIndex", "tokenize"]
+__all__ = ["LexicalIndex"]
 
 TOKENS = "lexical_tokens.npy"
 OFFSETS = "lexical_offsets.npy"
@@ -36,40 +28,8 @@ _BM25_FILES = {
     "nnoc_name": "bm25_nonoccurrence.npy",
 }
 
-_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]+|(?:(?![{_CJK}])\w)+")
-_CJK_RUN = re.compile(rf"[{_CJK}]+")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_STOPWORDS = frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_EN)
 # Tuned on XQuAD-de: a lower k1 than the usual 1.5 saturates repeated terms sooner.
 _K1, _B = 0.6, 0.75
-
-
-@lru_cache(maxsize=4)
-def _stemmer(language: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(language)
-
-
-def _fold_accents(word: str) -> str:
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def tokenize(text: str) -> list[str]:
-    """Returns the index terms of ``text`` (see the module docstring)."""
-    german, russian = _stemmer("german"), _stemmer("russian")
-    terms: list[str] = []
-    for word in _TOKEN.findall(text.casefold()):
-        if _CJK_RUN.fullmatch(word):
-            terms.extend(word)
-            terms.extend(word[i : i + 2] for i in range(len(word) - 1))
-        elif word not in _STOPWORDS:
-            if _CYRILLIC.search(word):
-                terms.append(russian.stemWord(word))
-            else:
-                terms.append(german.stemWord(_fold_accents(word)))
-    return terms
 
 
 class LexicalIndex:

@@ -11,7 +11,7 @@ Each published generation is two collections, filled once and never changed:
 ``<prefix>_gen_<ns>_<pid>`` (the passages), one row per passage:
     ``passage`` (INT64 primary key: the row number), ``vector`` (the float32 unit
     vector; a FLAT index up to ``FLAT_MAX`` passages, else HNSW, metric IP), ``text``
-    (the passage's text), ``terms`` (its BM25 terms: ``vectorstore.store.local.lexical.tokenize``,
+    (the passage's text), ``terms`` (its BM25 terms: ``vectorstore.sources.terms.tokenize``,
     spelled by ``bm25_term`` and joined by spaces), ``bm25`` (the sparse vector Milvus's
     own BM25 function makes of ``terms``; SPARSE_INVERTED_INDEX, metric BM25, with qa's
     ``k1`` and ``b``) and ``sentences`` (the float16 vectors of its sentences, one base64
@@ -85,29 +85,35 @@ from vectorstore.errors import (
     IndexNotFoundError,
     QAError,
 )
+from vectorstore.kinds import DenseKind
 from vectorstore.model.moments import Moments
-from vectorstore.store.base import MILVUS_PREFIX, LexicalHits, Reader, Store
-from vectorstore.store.local.dense import DenseKind, create_dense
+from vectorstore.store.base import (
+    LINE_DTYPE,
+    PASSAGE_DTYPE,
+    LexicalHits,
+    Manifest,
+    Reader,
+    SourceRecord,
+    Store,
+)
+from vectorstore.store.local.dense import create_dense
 from vectorstore.store.local.folder import (
     DENSE,
     DOCUMENTS,
-    LINE_DTYPE,
     LINES,
     MANIFEST,
     MOMENTS,
-    PASSAGE_DTYPE,
     PASSAGES,
     SENTENCE_DTYPE,
     SENTENCE_OFFSETS,
     SENTENCE_VECTORS,
     VECTORS,
-    Manifest,
     Snapshot,
-    SourceRecord,
     writer_lock,
 )
 from vectorstore.store.local.lexical import _B, _K1, LexicalIndex
 from vectorstore.store.local.rows import ByteFile
+from vectorstore.store.milvus import PREFIX
 
 __all__ = [
     "GenerationGoneError",
@@ -600,7 +606,7 @@ class MilvusStore(Store):
     """
 
     def __init__(self, spec: str) -> None:
-        self.location = MILVUS_PREFIX + spec
+        self.location = PREFIX + spec
         uri, _, prefix = spec.partition("#")
         prefix = prefix or DEFAULT_PREFIX
         if not _NAME.fullmatch(prefix):
