@@ -75,9 +75,10 @@ class Int8Model:
     One text at a time is fastest here (no padding; measured against batches of 4 to 64
     for multilingual-e5-small), and a text's vector never depends on the texts beside it.
     Each text runs on one thread; passages run on ``passage_threads`` threads at once
-    (``map``), which embedded 1.5-2x the passages per second that one passage at a time
-    on every core did, and used less CPU time per passage (benchmarks/RESULTS.md,
-    "Embedding runtimes"): the model's operations are too small to share between cores.
+    (``map``). One passage at a time on every core spent more CPU time per passage (its
+    threads wait for each other at every operation), and while other work ran on the
+    cores it embedded fewer passages per second (benchmarks/RESULTS.md, "Embedding
+    runtimes").
 
     Args:
         name: The model's name, for the cached file and messages.
