@@ -1,0 +1,249 @@
+"""Lexical knowledge: each lever of ``qa.expansion`` on its own and together.
+
+Asks every question set with the BM25 side's question terms expanded by one lever at a
+time (translation of English questions with the Ding dictionary, OpenThesaurus synonyms,
+simplemma lemmas, HanTa compound parts), by all of them, and by qa's defaults, in hybrid
+and lexical-only mode. Sets: XQuAD-de (German questions over the German paragraphs),
+its English questions (``benchmarks/en_questions.tsv``), its German paraphrases
+(DE-para), the seed questions, and the natural questions over real news pages
+(``benchmarks/eval/news``, German and English apart). Reports hit@1 / hit@5 / MRR@10 per
+set and the single-query p50 of hybrid search (cold: the question is embedded), each
+configuration timed in turn on the same questions.
+
+Writes ``benchmarks/results/lexical.md`` and ``lexical.json`` and the "Lexical knowledge"
+section of ``benchmarks/RESULTS.md`` (``--quick`` writes ``lexical-quick.*`` only).
+
+Usage:
+    .venv/bin/python benchmarks/lexical.py [--quick] [--configs none,translation,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from common.args import arg_parser, choices
+from common.corpora import build_index, load_english, load_paraphrases, load_seeds, prepare_xquad
+from common.machine import describe_machine, provenance, set_environment, slug
+from common.metrics import K, is_gold, rank_figures
+from common.paths import DATA, DEFAULT_EN, DEFAULT_PARA, EVAL, REPO, RESULTS, SEED_QUESTIONS, rel
+from common.results import publish, write_json
+from common.tables import markdown_table
+from common.timing import cold_search, interleaved, percentiles_ms, spread
+
+if TYPE_CHECKING:
+    import qa
+
+SECTION = "Lexical knowledge"
+NEWS = EVAL / "news"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A question with a test of whether a passage answers it."""
+
+    text: str
+    gold: Callable[[Any], bool]
+
+
+def _configs() -> dict[str, Any]:
+    from qa.expansion import Expansions
+
+    off = Expansions(translations=0)
+    return {
+        "none": off,
+        "translation": Expansions(translations=3),
+        "translation-1": Expansions(translations=1),
+        "translation-0.5": Expansions(translations=3, translation_weight=0.5),
+        "synonyms": Expansions(translations=0, synonym_weight=0.2),
+        "synonyms-0.1": Expansions(translations=0, synonym_weight=0.1),
+        "lemmas": Expansions(translations=0, lemma_weight=0.5),
+        "compounds": Expansions(translations=0, compound_weight=0.5),
+        "all": Expansions(
+            translations=3, synonym_weight=0.2, lemma_weight=0.5, compound_weight=0.5
+        ),
+        "default": Expansions(),
+    }
+
+
+DEFAULT_CONFIGS = "none,translation,synonyms,lemmas,compounds,all,default"
+
+
+def _xquad_items(questions: Sequence[Any]) -> list[Item]:
+    return [Item(q.text, lambda p, q=q: is_gold(p, q.file, q.lines)) for q in questions]
+
+
+def _news_items(lang: str) -> list[Item]:
+    """Returns the news questions in one language (any gold passage answers)."""
+    import qa
+
+    path = NEWS / "questions.jsonl"
+    langs = [json.loads(x)["lang"] for x in path.read_text(encoding="utf-8").splitlines() if x]
+    return [
+        Item(q.question, lambda p, g=q.gold: any(c.matches(p) for c in g))
+        for q, language in zip(qa.read_questions(path), langs, strict=True)
+        if language == lang
+    ]
+
+
+def ask(index: qa.Index, items: Sequence[Item], mode: qa.SearchMode) -> dict[str, float]:
+    """Returns hit@1, hit@5 and MRR@10 of ``items`` asked of ``index``."""
+    ranks: list[int | None] = []
+    for start in range(0, len(items), 32):
+        chunk = items[start : start + 32]
+        found = index.batch_search([i.text for i in chunk], k=K, mode=mode)
+        for item, passages in zip(chunk, found, strict=True):
+            ranks.append(next((r for r, p in enumerate(passages, 1) if item.gold(p)), None))
+    return rank_figures(ranks)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parses the command line."""
+    parser = arg_parser(__doc__)
+    parser.add_argument("--model", default=None, help="embedding model (default: the library's)")
+    parser.add_argument("--seeds", type=Path, default=REPO / "seeds", help="seed articles")
+    parser.add_argument(
+        "--configs", default=DEFAULT_CONFIGS, help=f"configurations (default {DEFAULT_CONFIGS})"
+    )
+    parser.add_argument("--quick", action="store_true", help="150 XQuAD-de questions, 30 timed")
+    parser.add_argument("--latency-n", type=int, default=None, help="questions timed (120)")
+    parser.add_argument("--lexical", action="store_true", help="also lexical-only rows")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the benchmark and writes the results; returns the exit status."""
+    args = parse_args(argv)
+    set_environment(one_thread=True)
+    meta: dict[str, object] = provenance(quick=args.quick)
+    import qa
+    import qa.index
+
+    configs = _configs()
+    names = choices(args.configs, list(configs), "configurations")
+    os.chdir(REPO)  # sources are cited relative to the repository
+    qa.index._VECTOR_CACHE = 100_000  # every question embedded once for all configurations
+    german = prepare_xquad(args.xquad.resolve(), DATA / "xquad-de")
+    model = args.model or os.environ.get("QA_MODEL") or qa.DEFAULT_MODEL
+    indexes = {
+        "xquad": build_index(qa, DATA / "xquad-de", DATA / f"index-{slug(model)}", args.model),
+        "seeds": build_index(
+            qa, args.seeds.resolve(), DATA / f"index-seeds-{slug(model)}", args.model
+        ),
+        "news": build_index(qa, NEWS / "articles", DATA / f"index-news-{slug(model)}", args.model),
+    }
+    sets = {
+        "XQuAD-de": ("xquad", _xquad_items(spread(german, 150 if args.quick else len(german)))),
+        "EN": ("xquad", _xquad_items(load_english(DEFAULT_EN, german))),
+        "DE-para": ("xquad", _xquad_items(load_paraphrases(DEFAULT_PARA, german))),
+        "seeds": ("seeds", _xquad_items(load_seeds(SEED_QUESTIONS))),
+        "news-de": ("news", _news_items("de")),
+        "news-en": ("news", _news_items("en")),
+    }
+    meta["questions"] = {name: len(items) for name, (_, items) in sets.items()}
+    modes = [qa.SearchMode.HYBRID] + ([qa.SearchMode.LEXICAL] if args.lexical else [])
+    figures: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for name in names:
+        for index in indexes.values():
+            index.expansion = configs[name]
+        for mode in modes:
+            row = figures.setdefault(mode.value, {}).setdefault(name, {})
+            for set_name, (which, items) in sets.items():
+                row[set_name] = ask(indexes[which], items, mode)
+            print(mode.value, name, {s: round(f["hit@1"], 3) for s, f in row.items()})
+
+    # Latency: the configurations take turns on the same questions (XQuAD-de, EN, news).
+    n = args.latency_n or (30 if args.quick else 120)
+    timing = [
+        (which, item.text)
+        for _, (which, items) in sets.items()
+        for item in spread(items, max(1, n // len(sets)))
+    ]
+
+    def search(name: str) -> Callable[[tuple[str, str]], object]:
+        def run(case: tuple[str, str]) -> object:
+            index = indexes[case[0]]
+            index.expansion = configs[name]
+            return cold_search(index, case[1], K)
+
+        return run
+
+    for name in names:  # warm up: load each lever's resources
+        search(name)(timing[0])
+    latencies = interleaved({name: search(name) for name in names}, timing, desc="latency")
+    p50 = {name: percentiles_ms(latencies[name])[0] for name in names}
+    meta["latency_n"] = len(timing)
+
+    body = report(figures, p50, names, configs, meta)
+    print(body)
+    stem = "lexical-quick" if args.quick else "lexical"
+    write_json(
+        RESULTS / f"{stem}.json",
+        {
+            **meta,
+            "configs": {n: asdict(configs[n]) for n in names},
+            "figures": figures,
+            "p50_ms": p50,
+        },
+    )
+    (RESULTS / f"{stem}.md").write_text(f"# {SECTION}\n\n{body}\n", encoding="utf-8")
+    publish(SECTION, body, [rel(RESULTS / f"{stem}.md"), rel(RESULTS / f"{stem}.json")], args.quick)
+    return 0
+
+
+def report(
+    figures: dict[str, dict[str, dict[str, dict[str, float]]]],
+    p50: dict[str, float],
+    names: Sequence[str],
+    configs: dict[str, Any],
+    meta: dict[str, Any],
+) -> str:
+    """Returns the markdown section: the command, the sets, one table per mode."""
+    base = p50.get("none")
+    parts = [
+        f"Command: `{meta['command']}`  ",
+        f"Measured {meta['date']} on {describe_machine(meta['machine'])}.",
+        "",
+        "Each cell: hit@1 / hit@5 / MRR@10. Questions: "
+        + ", ".join(f"{k} {v}" for k, v in meta["questions"].items())
+        + f". p50: one cold hybrid search (question embedded), {meta['latency_n']} questions "
+        "from every set, the configurations taking turns.",
+        "",
+        "Configurations (`qa.Expansions`): "
+        + "; ".join(f"**{n}** {_describe(configs[n])}" for n in names)
+        + ".",
+    ]
+    for mode, rows in figures.items():
+        set_names = list(next(iter(rows.values())))
+        head = ["configuration", *set_names, "p50 ms"]
+        table = []
+        for name, row in rows.items():
+            cells = [
+                f"{f['hit@1']:.3f} / {f['hit@5']:.3f} / {f['mrr@10']:.3f}" for f in row.values()
+            ]
+            ratio = f" ({p50[name] / base:.2f}×)" if base else ""
+            table.append([name, *cells, f"{p50[name]:.1f}{ratio}" if mode == "hybrid" else "–"])
+        parts += ["", f"**{mode}**", "", markdown_table(head, table)]
+    return "\n".join(parts)
+
+
+def _describe(settings: Any) -> str:
+    on = []
+    if settings.translations:
+        on.append(f"{settings.translations} translations at {settings.translation_weight}")
+    if settings.synonym_weight:
+        on.append(f"synonyms at {settings.synonym_weight} (sets < {settings.max_synset})")
+    if settings.lemma_weight:
+        on.append(f"lemmas at {settings.lemma_weight}")
+    if settings.compound_weight:
+        on.append(f"compound parts at {settings.compound_weight}")
+    return ", ".join(on) or "no expansion"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

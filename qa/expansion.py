@@ -1,0 +1,220 @@
+"""A question's BM25 terms, with what lexical knowledge adds to them.
+
+The dense side always embeds the question as asked; only the lexical search reads the
+expansions. Each lever can be switched on its own (``Expansions``):
+
+- translation: an English question gets German words from the Ding dictionary for its
+  words and phrases ("election" → Wahl), so BM25 can match German passages;
+- synonym: a German question gets OpenThesaurus synonyms of its words (gratulieren →
+  beglückwünschen), weighed below the question's own words;
+- lemma: a German word's dictionary form (simplemma: beglückwünschte → beglückwünschen),
+  where it stems differently;
+- compound: the parts of a German compound (HanTa: Teilmobilmachung → Teil, Mobilmachung).
+
+Missing resources (the Debian packages, or the ``lexicon`` extra) switch their lever
+off, with one log note; ``expand`` then returns what the others give.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+
+from qa.relevance import language
+from vectorstore.lexical import tokenize
+from vectorstore.lexicon import dictionary, thesaurus
+
+__all__ = ["Expansion", "Expansions", "Origin", "expand", "term_weights"]
+
+_log = logging.getLogger("qa")
+
+_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
+# English words never translated: function words, question words and auxiliaries
+# ("did" → tat, machte would only add noise).
+_ENGLISH_SKIP = frozenset(STOPWORDS_EN) | {
+    *("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many"),
+    *("much", "did", "does", "do", "has", "have", "had", "been", "were", "are", "from"),
+    *("about", "after", "before", "would", "could", "should", "can", "its", "his", "her"),
+    *("their", "than", "there", "also", "according", "says", "said", "say"),
+}
+_GERMAN_SKIP = frozenset(STOPWORDS_GERMAN)
+_PHRASE = 3  # longest English phrase looked up ("partial mobilization")
+_COMPOUND_TAGS = ("NN", "NE", "ADJ", "VV")  # HanTa's tags of the parts kept
+
+
+class Origin(StrEnum):
+    """Where a search term comes from."""
+
+    QUESTION = "question"
+    LEMMA = "lemma"
+    COMPOUND = "compound"
+    SYNONYM = "synonym"
+    TRANSLATION = "translation"
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """One BM25 term of a question.
+
+    Attributes:
+        term: The index term (as ``vectorstore.lexical.tokenize`` makes them).
+        weight: Its BM25 weight (the question's own terms: how often it holds them).
+        origin: Where it comes from.
+        word: The word it stands for: the question's word, or the lemma, compound part,
+            synonym or translation that was added.
+        source: The question's word or phrase it was found for.
+    """
+
+    term: str
+    weight: float
+    origin: Origin
+    word: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the expansion as plain JSON data."""
+        return {
+            "term": self.term,
+            "weight": self.weight,
+            "origin": str(self.origin),
+            "word": self.word,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class Expansions:
+    """Which levers ``expand`` pulls, and how much their terms weigh (see benchmarks/lexical.py).
+
+    Attributes:
+        translations: German translations per English word or phrase (0: off).
+        translation_weight: Weight of each translation.
+        synonym_weight: Weight of each synonym (0: off).
+        max_synset: Synonym sets with more words than this are left out (too vague).
+        lemma_weight: Weight of a German word's lemma where it stems differently (0: off).
+        compound_weight: Weight of each part of a German compound (0: off).
+    """
+
+    translations: int = 3
+    translation_weight: float = 1.0
+    synonym_weight: float = 0.0
+    max_synset: int = 12
+    lemma_weight: float = 0.0
+    compound_weight: float = 0.0
+
+
+@functools.cache
+def _lemmatizer() -> Any:
+    try:
+        import simplemma
+    except ImportError:
+        _log.info("lexicon: simplemma is not installed (pip install 'qa[lexicon]'); no lemmas")
+        return None
+    return simplemma
+
+
+@functools.cache
+def _tagger() -> Any:
+    try:
+        from HanTa import HanoverTagger
+    except ImportError:
+        _log.info("lexicon: HanTa is not installed (pip install 'qa[lexicon]'); no compounds")
+        return None
+    return HanoverTagger.HanoverTagger("morphmodel_ger.pgz")
+
+
+@functools.lru_cache(maxsize=8192)
+def _lemma(word: str) -> str | None:
+    lemmatizer = _lemmatizer()
+    return None if lemmatizer is None else lemmatizer.lemmatize(word, lang="de")
+
+
+@functools.lru_cache(maxsize=8192)
+def _parts(word: str) -> tuple[str, ...]:
+    """Returns the parts of a German compound (none for a simple word)."""
+    tagger = _tagger()
+    if tagger is None:
+        return ()
+    _, morphemes, _ = tagger.analyze(word, taglevel=3)
+    parts = tuple(m for m, tag in morphemes if tag.startswith(_COMPOUND_TAGS) and len(m) > 2)
+    return parts if len(parts) > 1 else ()
+
+
+def _phrases(words: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Returns the English phrases and words of a question with their German words.
+
+    The longest phrase the dictionary knows wins ("prime minister" over "prime").
+    """
+    found = []
+    ding = dictionary()
+    i = 0
+    while i < len(words):
+        for n in range(min(_PHRASE, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + n]).casefold()
+            if n == 1 and phrase in _ENGLISH_SKIP:
+                break
+            german = ding.translate(phrase)
+            if german:
+                found.append((" ".join(words[i : i + n]), german))
+                i += n - 1
+                break
+        i += 1
+    return found
+
+
+def expand(question: str, settings: Expansions = Expansions()) -> tuple[Expansion, ...]:
+    """Returns the BM25 terms of ``question``: its own, then those the levers add.
+
+    An added term the question already holds is left out; a term added twice keeps its
+    heaviest word (the first, of equal weights).
+
+    Args:
+        question: The question as asked.
+        settings: The levers.
+    """
+    own = Counter(tokenize(question))
+    out = {t: Expansion(t, float(n), Origin.QUESTION, t, t) for t, n in own.items()}
+
+    def add(word: str, weight: float, origin: Origin, source: str) -> None:
+        for term in tokenize(word):
+            if term not in own and (term not in out or out[term].weight < weight):
+                out[term] = Expansion(term, weight, origin, word, source)
+
+    words = _WORD.findall(question)
+    english = language(question) == "en"
+    if english and settings.translations > 0:
+        for phrase, german in _phrases(words):
+            for word in german[: settings.translations]:
+                add(word, settings.translation_weight, Origin.TRANSLATION, phrase)
+    if not english:
+        for word in (w for w in words if w.casefold() not in _GERMAN_SKIP):
+            forms = [word]
+            if settings.lemma_weight > 0 or settings.synonym_weight > 0:
+                lemma = _lemma(word)
+                if lemma and lemma != word:
+                    forms.append(lemma)
+                    if settings.lemma_weight > 0:
+                        add(lemma, settings.lemma_weight, Origin.LEMMA, word)
+            if settings.compound_weight > 0:
+                for part in _parts(word):
+                    add(part, settings.compound_weight, Origin.COMPOUND, word)
+            if settings.synonym_weight > 0:
+                for form in forms:
+                    for synset in thesaurus().synonyms(form):
+                        if len(synset) < settings.max_synset:
+                            for synonym in synset:
+                                add(synonym, settings.synonym_weight, Origin.SYNONYM, word)
+    return tuple(out.values())
+
+
+def term_weights(expansions: Sequence[Expansion]) -> dict[str, float]:
+    """Returns each term's BM25 weight."""
+    return {e.term: e.weight for e in expansions}
