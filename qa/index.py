@@ -267,9 +267,13 @@ def _queries(
     model: str,
     questions: Sequence[str],
     history: Sequence[str],
-    expansion: Expansions = Expansions(),
+    expansion: Expansions | None = None,
 ) -> list[_Query]:
-    """Returns the query for each question, asked after the same ``history``."""
+    """Returns the query for each question, asked after the same ``history``.
+
+    ``expansion``: the lexical levers (default: ``Expansions()``).
+    """
+    expansion = expansion or Expansions()
     context = list(history[-CONTEXT_TURNS:])
     vectors = _question_vectors(model, [*context, *questions])
     previous = None

@@ -54,7 +54,8 @@ _NOTES = re.compile(r"\{[^}]*\}|\[[^\]]*\]|\([^)]*\)|<[^>]*>")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 # Placeholders of Ding's German and English entries: "etw. beantragen", "jdm. gratulieren".
 _PLACEHOLDERS = frozenset(
-    "etw jdn jdm jds sich jemand jemanden jemandem sb sth sb's sth's one's oneself".split()
+    {"etw", "jdn", "jdm", "jds", "sich", "jemand", "jemanden", "jemandem"}
+    | {"sb", "sth", "sb's", "sth's", "one's", "oneself"}
 )
 _ENGLISH_LEAD = ("to ", "a ", "an ", "the ")
 
