@@ -60,9 +60,13 @@ def _configs() -> dict[str, Any]:
         "translation": Expansions(translations=3),
         "translation-1": Expansions(translations=1),
         "translation-0.5": Expansions(translations=3, translation_weight=0.5),
+        "translation-5": Expansions(translations=5),
+        "translation-2": Expansions(translations=2),
         "synonyms": Expansions(translations=0, synonym_weight=0.2),
         "synonyms-0.1": Expansions(translations=0, synonym_weight=0.1),
         "lemmas": Expansions(translations=0, lemma_weight=0.5),
+        "lemmas-1": Expansions(translations=0, lemma_weight=1.0),
+        "lemmas+synonyms": Expansions(translations=0, lemma_weight=0.5, synonym_weight=0.2),
         "compounds": Expansions(translations=0, compound_weight=0.5),
         "all": Expansions(
             translations=3, synonym_weight=0.2, lemma_weight=0.5, compound_weight=0.5
@@ -237,7 +241,7 @@ def _describe(settings: Any) -> str:
     if settings.translations:
         on.append(f"{settings.translations} translations at {settings.translation_weight}")
     if settings.synonym_weight:
-        on.append(f"synonyms at {settings.synonym_weight} (sets < {settings.max_synset})")
+        on.append(f"synonyms at {settings.synonym_weight} (sets of ≤ {settings.max_synset} words)")
     if settings.lemma_weight:
         on.append(f"lemmas at {settings.lemma_weight}")
     if settings.compound_weight:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -30,9 +31,9 @@ from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
 from qa.relevance import language
 from vectorstore.lexical import tokenize
-from vectorstore.lexicon import dictionary, thesaurus
+from vectorstore.lexicon import DING, THESAURUS, dictionary, thesaurus
 
-__all__ = ["Expansion", "Expansions", "Origin", "expand", "term_weights"]
+__all__ = ["Expansion", "Expansions", "Origin", "expand", "lexicon_notes", "term_weights"]
 
 _log = logging.getLogger("qa")
 
@@ -181,14 +182,21 @@ def expand(question: str, settings: Expansions = Expansions()) -> tuple[Expansio
         settings: The levers.
     """
     own = Counter(tokenize(question))
-    out = {t: Expansion(t, float(n), Origin.QUESTION, t, t) for t, n in own.items()}
+    words = _WORD.findall(question)
+    written: dict[str, str] = {}  # each own term's first word as the question writes it
+    for word in words:
+        for term in tokenize(word):
+            written.setdefault(term, word)
+    out = {
+        t: Expansion(t, float(n), Origin.QUESTION, written.get(t, t), written.get(t, t))
+        for t, n in own.items()
+    }
 
     def add(word: str, weight: float, origin: Origin, source: str) -> None:
         for term in tokenize(word):
             if term not in own and (term not in out or out[term].weight < weight):
                 out[term] = Expansion(term, weight, origin, word, source)
 
-    words = _WORD.findall(question)
     english = language(question) == "en"
     if english and settings.translations > 0:
         for phrase, german in _phrases(words):
@@ -209,7 +217,7 @@ def expand(question: str, settings: Expansions = Expansions()) -> tuple[Expansio
             if settings.synonym_weight > 0:
                 for form in forms:
                     for synset in thesaurus().synonyms(form):
-                        if len(synset) < settings.max_synset:
+                        if len(synset) + 1 <= settings.max_synset:  # the word and its synonyms
                             for synonym in synset:
                                 add(synonym, settings.synonym_weight, Origin.SYNONYM, word)
     return tuple(out.values())
@@ -218,3 +226,42 @@ def expand(question: str, settings: Expansions = Expansions()) -> tuple[Expansio
 def term_weights(expansions: Sequence[Expansion]) -> dict[str, float]:
     """Returns each term's BM25 weight."""
     return {e.term: e.weight for e in expansions}
+
+
+def lexicon_notes(settings: Expansions) -> list[str]:
+    """Returns one line per lever: off, on with its resource, or on but missing it."""
+
+    def file(found: Any, path: Any, package: str, variable: str) -> str:
+        if found.path is None:
+            return (
+                f"missing ({path} not found: "
+                f"install the Debian package {package} or set {variable})"
+            )
+        return f"{found.path} ({len(found):,} entries)"
+
+    notes = []
+    if settings.translations > 0:
+        ding = file(dictionary(), os.environ.get("QA_DING") or DING, "trans-de-en", "QA_DING")
+        notes.append(f"translation (English questions): {ding}")
+    else:
+        notes.append("translation: off")
+    if settings.synonym_weight > 0:
+        found = file(
+            thesaurus(),
+            os.environ.get("QA_THESAURUS") or THESAURUS,
+            "openthesaurus-de-text",
+            "QA_THESAURUS",
+        )
+        notes.append(f"synonyms (German questions): {found}")
+    else:
+        notes.append("synonyms: off")
+    for name, weight, ready in (
+        ("lemmas", settings.lemma_weight, _lemmatizer),
+        ("compounds", settings.compound_weight, _tagger),
+    ):
+        if weight <= 0:
+            notes.append(f"{name}: off")
+        else:
+            state = "on" if ready() is not None else "missing (pip install 'qa[lexicon]')"
+            notes.append(f"{name} (German questions): {state}")
+    return notes
