@@ -68,6 +68,8 @@ def _configs() -> dict[str, Any]:
         "lemmas-1": Expansions(translations=0, lemma_weight=1.0),
         "lemmas+synonyms": Expansions(translations=0, lemma_weight=0.5, synonym_weight=0.2),
         "compounds": Expansions(translations=0, compound_weight=0.5),
+        "translation+synonyms": Expansions(synonym_weight=0.2),
+        "translation+lemmas+synonyms": Expansions(lemma_weight=0.5, synonym_weight=0.2),
         "all": Expansions(
             translations=3, synonym_weight=0.2, lemma_weight=0.5, compound_weight=0.5
         ),

@@ -18,6 +18,7 @@ from qa.evaluation import (
     evaluate,
     read_questions,
 )
+from qa.expansion import Expansion, Expansions
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage, SourceInfo, SourceLine
@@ -46,6 +47,8 @@ __all__ = [
     "EvalQuestion",
     "EvalRecord",
     "EvalReport",
+    "Expansion",
+    "Expansions",
     "Fit",
     "Fusion",
     "GoldCitation",
