@@ -8,11 +8,12 @@ expansions. Each lever can be switched on its own (``Expansions``):
 - synonym: a German question gets OpenThesaurus synonyms of its words (gratulieren →
   beglückwünschen), weighed below the question's own words;
 - lemma: a German word's dictionary form (simplemma: beglückwünschte → beglückwünschen),
-  where it stems differently;
-- compound: the parts of a German compound (HanTa: Teilmobilmachung → Teil, Mobilmachung).
+  where it stems differently; synonyms are looked up for the lemma too.
 
-Missing resources (the Debian packages, or the ``lexicon`` extra) switch their lever
-off, with one log note; ``expand`` then returns what the others give.
+All three are on by default (measured in benchmarks/RESULTS.md, "Lexical knowledge";
+compound parts from HanTa were measured too and did not pay). A missing resource (the
+Debian packages, or simplemma from the ``lexicon`` extra) switches its lever off, with
+one log note; ``expand`` then returns what the others give.
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ from qa.relevance import language
 from vectorstore.lexical import tokenize
 from vectorstore.lexicon import DING, THESAURUS, dictionary, thesaurus
 
-__all__ = ["Expansion", "Expansions", "Origin", "expand", "lexicon_notes", "term_weights"]
+__all__ = [
+    "Expansion",
+    "Expansions",
+    "Origin",
+    "expand",
+    "lexicon_notes",
+    "prepare",
+    "term_weights",
+]
 
 _log = logging.getLogger("qa")
 
@@ -48,7 +57,6 @@ _ENGLISH_SKIP = frozenset(STOPWORDS_EN) | {
 }
 _GERMAN_SKIP = frozenset(STOPWORDS_GERMAN)
 _PHRASE = 3  # longest English phrase looked up ("partial mobilization")
-_COMPOUND_TAGS = ("NN", "NE", "ADJ", "VV")  # HanTa's tags of the parts kept
 
 
 class Origin(StrEnum):
@@ -56,7 +64,6 @@ class Origin(StrEnum):
 
     QUESTION = "question"
     LEMMA = "lemma"
-    COMPOUND = "compound"
     SYNONYM = "synonym"
     TRANSLATION = "translation"
 
@@ -69,8 +76,8 @@ class Expansion:
         term: The index term (as ``vectorstore.lexical.tokenize`` makes them).
         weight: Its BM25 weight (the question's own terms: how often it holds them).
         origin: Where it comes from.
-        word: The word it stands for: the question's word, or the lemma, compound part,
-            synonym or translation that was added.
+        word: The word it stands for: the question's word, or the lemma, synonym or
+            translation that was added.
         source: The question's word or phrase it was found for.
     """
 
@@ -101,15 +108,13 @@ class Expansions:
         synonym_weight: Weight of each synonym (0: off).
         max_synset: Synonym sets with more words than this are left out (too vague).
         lemma_weight: Weight of a German word's lemma where it stems differently (0: off).
-        compound_weight: Weight of each part of a German compound (0: off).
     """
 
     translations: int = 3
     translation_weight: float = 1.0
-    synonym_weight: float = 0.0
+    synonym_weight: float = 0.2
     max_synset: int = 12
-    lemma_weight: float = 0.0
-    compound_weight: float = 0.0
+    lemma_weight: float = 0.5
 
 
 @functools.cache
@@ -122,31 +127,10 @@ def _lemmatizer() -> Any:
     return simplemma
 
 
-@functools.cache
-def _tagger() -> Any:
-    try:
-        from HanTa import HanoverTagger
-    except ImportError:
-        _log.info("lexicon: HanTa is not installed (pip install 'qa[lexicon]'); no compounds")
-        return None
-    return HanoverTagger.HanoverTagger("morphmodel_ger.pgz")
-
-
 @functools.lru_cache(maxsize=8192)
 def _lemma(word: str) -> str | None:
     lemmatizer = _lemmatizer()
     return None if lemmatizer is None else lemmatizer.lemmatize(word, lang="de")
-
-
-@functools.lru_cache(maxsize=8192)
-def _parts(word: str) -> tuple[str, ...]:
-    """Returns the parts of a German compound (none for a simple word)."""
-    tagger = _tagger()
-    if tagger is None:
-        return ()
-    _, morphemes, _ = tagger.analyze(word, taglevel=3)
-    parts = tuple(m for m, tag in morphemes if tag.startswith(_COMPOUND_TAGS) and len(m) > 2)
-    return parts if len(parts) > 1 else ()
 
 
 def _phrases(words: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
@@ -211,9 +195,6 @@ def expand(question: str, settings: Expansions = Expansions()) -> tuple[Expansio
                     forms.append(lemma)
                     if settings.lemma_weight > 0:
                         add(lemma, settings.lemma_weight, Origin.LEMMA, word)
-            if settings.compound_weight > 0:
-                for part in _parts(word):
-                    add(part, settings.compound_weight, Origin.COMPOUND, word)
             if settings.synonym_weight > 0:
                 for form in forms:
                     for synset in thesaurus().synonyms(form):
@@ -255,13 +236,19 @@ def lexicon_notes(settings: Expansions) -> list[str]:
         notes.append(f"synonyms (German questions): {found}")
     else:
         notes.append("synonyms: off")
-    for name, weight, ready in (
-        ("lemmas", settings.lemma_weight, _lemmatizer),
-        ("compounds", settings.compound_weight, _tagger),
-    ):
-        if weight <= 0:
-            notes.append(f"{name}: off")
-        else:
-            state = "on" if ready() is not None else "missing (pip install 'qa[lexicon]')"
-            notes.append(f"{name} (German questions): {state}")
+    if settings.lemma_weight > 0:
+        state = "simplemma" if _lemmatizer() is not None else "missing (pip install 'qa[lexicon]')"
+        notes.append(f"lemmas (German questions): {state}")
+    else:
+        notes.append("lemmas: off")
     return notes
+
+
+def prepare(settings: Expansions) -> None:
+    """Loads the resources of the levers that are on, so that no question waits for them."""
+    if settings.translations > 0:
+        dictionary()
+    if settings.synonym_weight > 0:
+        thesaurus()
+    if settings.lemma_weight > 0:
+        _lemma("Vorbereitung")

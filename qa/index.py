@@ -15,7 +15,7 @@ import numpy as np
 
 from qa.answer_type import AnswerType, answer_type, holds
 from qa.conversation import CONTEXT_TURNS, check_history, dependence
-from qa.expansion import Expansion, Expansions, Origin, expand, term_weights
+from qa.expansion import Expansion, Expansions, Origin, expand, prepare, term_weights
 from qa.fusion import Fusion, SearchMode, fuse, unit
 from qa.highlight import best_sentence
 from qa.passage import Passage, SourceInfo, SourceLine
@@ -599,7 +599,8 @@ class Index:
             raise KeyError(f"{source!r} is not an indexed source") from None
 
     def warm_up(self) -> None:
-        """Loads the embedding model and asks one question, so that the next one is fast."""
+        """Loads the embedding model and the lexicon and asks one question: the next is fast."""
+        prepare(self.expansion)
         self.search("warm-up", k=1)
 
     def explain(self, question: str, history: Sequence[str] = ()) -> tuple[Expansion, ...]:

@@ -18,7 +18,7 @@ from tests.conftest import REPO, write
 from vectorstore.lexicon import dictionary, thesaurus
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lexicon"
-OFF = Expansions(translations=0)
+OFF = Expansions(translations=0, synonym_weight=0.0, lemma_weight=0.0)
 
 ARTICLES = {
     "imker.txt": "Imker im Allgäu\n\nDie Imker melden 38 Kilogramm Honig je Volk.\n",
@@ -96,30 +96,32 @@ def test_the_longest_known_phrase_is_translated(excerpts: None) -> None:
 
 def test_a_german_question_gets_weighted_synonyms_and_no_translation(excerpts: None) -> None:
     question = "Wem hat Putin zur Wahl gratuliert?"
-    assert [e.origin for e in expand(question)] == [Origin.QUESTION] * 4
-    found = expand(question, Expansions(synonym_weight=0.2))
+    assert [e.origin for e in expand(question, Expansions(lemma_weight=0, synonym_weight=0))] == [
+        Origin.QUESTION
+    ] * 4  # no translation of a German question
+    found = expand(question, Expansions(synonym_weight=0.2, lemma_weight=0))
     added = [(e.term, e.weight, e.word, e.source) for e in found if e.origin is Origin.SYNONYM]
     assert ("abstimm", 0.2, "Abstimmung", "Wahl") in added
     assert ("urnengang", 0.2, "Urnengang", "Wahl") in added
     weights = term_weights(found)
     assert weights["wahl"] == 1.0 and weights["putin"] == 1.0 and weights["abstimm"] == 0.2
-    assert "abstimm" in term_weights(expand(question, Expansions(synonym_weight=0.2, max_synset=4)))
-    small = expand(question, Expansions(synonym_weight=0.2, max_synset=3))
+    assert "abstimm" in term_weights(expand(question, Expansions(max_synset=4)))
+    small = expand(question, Expansions(max_synset=3))
     assert "abstimm" not in term_weights(small)  # the Wahl set has 4 words: too vague here
 
 
-def test_lemmas_and_compound_parts() -> None:
+def test_lemmas_and_the_synonyms_of_lemmas(excerpts: None) -> None:
     pytest.importorskip("simplemma")
-    pytest.importorskip("HanTa")
-    found = expand(
-        "Wie viele Reservisten umfasst die Teilmobilmachung?",
-        Expansions(lemma_weight=0.5, compound_weight=0.4),
-    )
-    added = {(e.term, e.weight, e.origin.value, e.word) for e in found if e.origin != "question"}
-    assert ("umfass", 0.5, "lemma", "umfassen") in added
-    assert ("teil", 0.4, "compound", "teil") in added
-    assert ("mobilmach", 0.4, "compound", "mobilmachung") in added
-    assert "reservist" not in {t for t, *_ in added}  # the lemma stems as the word does
+    found = expand("Wie viele Reservisten umfasst die Teilmobilmachung?", Expansions())
+    added = [(e.term, e.weight, e.origin.value, e.word, e.source) for e in found[4:]]
+    assert [e.origin for e in found[:4]] == [Origin.QUESTION] * 4
+    assert added == [("umfass", 0.5, "lemma", "umfassen", "umfasst")]  # Reservist stems alike
+    # "gratulierte" is in no synonym set; its lemma "gratulieren" is.
+    found = expand("Wer gratulierte Janukowitsch?", Expansions())
+    assert [(e.term, e.weight, e.origin.value, e.word) for e in found[3:]] == [
+        ("gratuli", 0.5, "lemma", "gratulieren"),
+        ("begluckwunsch", 0.2, "synonym", "beglückwünschen"),
+    ]
 
 
 def test_english_question_finds_the_german_passage_lexically_only_with_the_dictionary(
