@@ -82,6 +82,24 @@ def _configs() -> dict[str, Any]:
 
 
 DEFAULT_CONFIGS = "none,translation,synonyms,lemmas,lemmas+synonyms,default"
+NOTES = """\
+What is on by default, and what was dropped:
+
+- The dictionary (3 translations per English word or phrase, at the weight of the
+  question's own words) is what pays: English questions over German text gain on every
+  set, German questions are untouched. 1, 2 or 5 translations, or weight 0.5, were no
+  better overall (`--quick --configs translation,translation-1,translation-2,translation-5,
+  translation-0.5`: 5 found one more English news question and one seed question less).
+- Lemmas (0.5) and synonyms (0.2) add a little on the natural German sets (seeds, DE-para,
+  news-de) and lose nothing; together they are on.
+- Compound parts (HanTa, LGPL-3) as a question-side lever lost on the natural sets
+  (DE-para hit@1 0.875 → 0.866, seeds 0.671 → 0.659, news-de 0.797 → 0.791; full run of
+  commit f43e2c8, `benchmarks/results/lexical.json` there) and were removed.
+- Lemmas in the index instead of in the question (next section, `--index-lemmas`,
+  emulated in memory) found 2 more seed questions, 2 more English news questions and 1
+  more English XQuAD question with the defaults, and 1 DE-para and 1 XQuAD-de question
+  less. That needs another index format (the analyser in the manifest, old indexes
+  re-tokenised) and lemmatising every passage at build time; not adopted yet."""
 
 
 def lemmatised_terms(text: str) -> list[str]:
@@ -292,6 +310,15 @@ def report(
             ratio = f" ({p50[name] / base:.2f}×)" if base else ""
             table.append([name, *cells, f"{p50[name]:.1f}{ratio}" if mode == "hybrid" else "–"])
         parts += ["", f"**{mode}**", "", markdown_table(head, table)]
+    hybrid = figures.get("hybrid", {})
+    if "none" in hybrid and "default" in hybrid:
+        changes = ", ".join(
+            f"{s} {hybrid['none'][s]['hit@1']:.3f} → {hybrid['default'][s]['hit@1']:.3f}"
+            for s in hybrid["none"]
+        )
+        parts += ["", f"qa's default against none, hybrid hit@1: {changes}."]
+    if not meta.get("index_lemmas"):
+        parts += ["", NOTES]
     return "\n".join(parts)
 
 
