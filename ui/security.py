@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 from gradio import utils as gr_utils
@@ -36,6 +36,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ui.mcp import MCP_PATH
 from ui.render import CSS
+
+if TYPE_CHECKING:
+    from ui.ops import Operations
 
 __all__ = ["QABlocks"]
 
@@ -149,11 +152,14 @@ class QABlocks(gr.Blocks):
         mcp_endpoints: The MCP tools the app offers: tool name to API endpoint ("/name").
         upload_limit: The largest file the upload control takes, in bytes; None when the
             app has none (then Gradio's upload route answers 404).
+        operations: Its health, readiness and metrics routes (``/healthz``, ``/readyz``,
+            ``/metrics``), served in front of Gradio; None: none.
     """
 
     translations: gr.I18n | None = None
     mcp_endpoints: dict[str, str] | None = None
     upload_limit: int | None = None
+    operations: Operations | None = None
 
     def launch(self, *args: Any, mcp_server: bool = False, **kwargs: Any) -> Any:
         """Launches the app with qa's safe settings; refuses ``share=True``.
@@ -186,9 +192,10 @@ class QABlocks(gr.Blocks):
             kwargs["app_kwargs"] = {**(kwargs.get("app_kwargs") or {}), "lifespan": self._mcp}
         app_kwargs = kwargs.get("app_kwargs") or {}
         guard = Middleware(_ServeNoFiles, uploads=self.upload_limit is not None)
+        ops = [self.operations.middleware()] if self.operations is not None else []
         kwargs["app_kwargs"] = {
             **app_kwargs,
-            "middleware": [*app_kwargs.get("middleware", ()), guard],
+            "middleware": [*ops, *app_kwargs.get("middleware", ()), guard],
         }
         kwargs["share"] = False
         kwargs["mcp_server"] = mcp_server
