@@ -54,6 +54,7 @@ bench-quality: $(BENCH_STAMP)
 	$(PY) benchmarks/relevance.py
 	$(PY) benchmarks/highlight.py
 	$(PY) benchmarks/fusion_features.py
+	$(PY) benchmarks/lexical.py --lexical
 
 bench-perf: $(BENCH_STAMP)
 	$(PY) benchmarks/perf.py

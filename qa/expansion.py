@@ -127,6 +127,12 @@ def _lemmatizer() -> Any:
     return simplemma
 
 
+@functools.lru_cache(maxsize=65536)
+def _terms(word: str) -> tuple[str, ...]:
+    """Returns the index terms of one word (synonyms and translations recur often)."""
+    return tuple(tokenize(word))
+
+
 @functools.lru_cache(maxsize=8192)
 def _lemma(word: str) -> str | None:
     lemmatizer = _lemmatizer()
@@ -169,7 +175,7 @@ def expand(question: str, settings: Expansions = Expansions()) -> tuple[Expansio
     words = _WORD.findall(question)
     written: dict[str, str] = {}  # each own term's first word as the question writes it
     for word in words:
-        for term in tokenize(word):
+        for term in _terms(word):
             written.setdefault(term, word)
     out = {
         t: Expansion(t, float(n), Origin.QUESTION, written.get(t, t), written.get(t, t))
@@ -177,7 +183,7 @@ def expand(question: str, settings: Expansions = Expansions()) -> tuple[Expansio
     }
 
     def add(word: str, weight: float, origin: Origin, source: str) -> None:
-        for term in tokenize(word):
+        for term in _terms(word):
             if term not in own and (term not in out or out[term].weight < weight):
                 out[term] = Expansion(term, weight, origin, word, source)
 
