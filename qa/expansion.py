@@ -102,6 +102,10 @@ class Expansion:
 class Expansions:
     """Which levers ``expand`` pulls, and how much their terms weigh (see benchmarks/lexical.py).
 
+    Raises:
+        ValueError: If a weight is negative or not a number, ``translations`` is not an
+            integer >= 0 or ``max_synset`` not one >= 2.
+
     Attributes:
         translations: German translations per English word or phrase (0: off).
         translation_weight: Weight of each translation.
@@ -115,6 +119,16 @@ class Expansions:
     synonym_weight: float = 0.2
     max_synset: int = 12
     lemma_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("translation_weight", "synonym_weight", "lemma_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ValueError(f"Expansions.{name} must be a number >= 0, not {value!r}")
+        for name, least in (("translations", 0), ("max_synset", 2)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(f"Expansions.{name} must be an integer >= {least}, not {value!r}")
 
 
 @functools.cache

@@ -225,3 +225,19 @@ def test_cli_explain_with_the_dictionary(tiny: qa.Index) -> None:
     assert out.returncode == 0, out.stderr
     assert "wahl                 1.00  translation: Wahl ← election" in out.stderr
     assert out.stdout.lstrip().startswith("[")  # the JSON stays alone on stdout
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("synonym_weight", -0.1),
+        ("lemma_weight", float("nan")),
+        ("translation_weight", "1"),
+        ("translations", -1),
+        ("translations", 1.5),
+        ("max_synset", 1),
+    ],
+)
+def test_bad_settings_are_named(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"Expansions.{field} must be"):
+        Expansions(**{field: value})  # type: ignore[arg-type]
