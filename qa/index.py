@@ -295,6 +295,11 @@ class Index:
     processes may read one index folder while one process updates it. A loaded index
     answers from the generation it loaded until ``refresh`` (or ``follow``) loads a newer
     one; searches are safe from any number of threads meanwhile.
+
+    Attributes:
+        fusion: How hybrid search weighs its signals (``qa.Fusion``).
+        expansion: What lexical knowledge adds to a question's BM25 terms
+            (``qa.Expansions``; ``explain`` shows the terms).
     """
 
     def __init__(self, store: Store, snapshot: Reader, report: BuildReport | None = None) -> None:
