@@ -31,7 +31,7 @@ COPY vectorstore ./vectorstore
 # (DL3013 asks to pin pip installs: this is qa itself, pyproject.toml bounds the rest.)
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[ui,mcp]" \
-    && python -c "from vectorstore.embedding import get_embedder; get_embedder()" \
+    && python -c "from vectorstore.model.embedding import get_embedder; get_embedder()" \
     && chmod -R a+rX /opt/qa/cache
 
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/qa qa \

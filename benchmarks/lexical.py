@@ -106,7 +106,7 @@ def lemmatised_terms(text: str) -> list[str]:
     """Returns the BM25 terms of ``text`` with every word replaced by its simplemma lemma."""
     import simplemma
 
-    from vectorstore.lexical import tokenize
+    from vectorstore.sources.terms import tokenize
 
     return tokenize(_WORD.sub(lambda m: _lemma(simplemma, m.group()), text))
 
@@ -124,7 +124,7 @@ def lemmatise_index(index: qa.Index) -> None:
     """
     import numpy as np
 
-    from vectorstore.lexical import LexicalIndex
+    from vectorstore.store.local.lexical import LexicalIndex
 
     snapshot = index._snapshot
     vocab: dict[str, int] = {}

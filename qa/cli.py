@@ -22,7 +22,7 @@ from qa.feedback import DEFAULT_FEEDBACK_MAX_MB, FeedbackFile
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.relevance import MIN_RELEVANCE, NOT_ANSWERED
 from vectorstore import QAError
-from vectorstore.builder import Engine
+from vectorstore.build.builder import Engine
 
 __all__ = ["main"]
 

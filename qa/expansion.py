@@ -31,8 +31,8 @@ from typing import Any
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
 from qa.relevance import language
-from vectorstore.lexical import tokenize
 from vectorstore.lexicon import DING, THESAURUS, dictionary, thesaurus
+from vectorstore.sources.terms import tokenize
 
 __all__ = [
     "Expansion",
@@ -73,7 +73,7 @@ class Expansion:
     """One BM25 term of a question.
 
     Attributes:
-        term: The index term (as ``vectorstore.lexical.tokenize`` makes them).
+        term: The index term (as ``vectorstore.sources.terms.tokenize`` makes them).
         weight: Its BM25 weight (the question's own terms: how often it holds them).
         origin: Where it comes from.
         word: The word it stands for: the question's word, or the lemma, synonym or

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import qa
+from ui.login import logged_in
 
 __all__ = [
     "COLLECTION_DOC",
@@ -134,10 +135,8 @@ def collection_guard(app: gr.Blocks, collections: qa.Collections) -> Middleware 
             endpoints[block_fn.api_name] = parameters.index("collection")
     if not collections.several or not endpoints:
         return None
-    from ui.security import _logged_in  # here: ui.security imports ui.mcp, which imports us
-
     return Middleware(
-        CollectionGuard, collections=collections, endpoints=endpoints, logged_in=_logged_in
+        CollectionGuard, collections=collections, endpoints=endpoints, logged_in=logged_in
     )
 
 
@@ -158,7 +157,7 @@ class CollectionGuard:
         endpoints: API name (``retrieve``) to the position of ``collection`` among its
             parameters.
         logged_in: Whether a request carries a login that Gradio's app accepts
-            (``ui.security._logged_in``).
+            (``ui.login.logged_in``).
     """
 
     def __init__(

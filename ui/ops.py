@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import qa
-from ui.security import _login_required
+from ui.login import login_required
 
 __all__ = [
     "HEALTH_PATH",
@@ -354,7 +354,7 @@ class _OpsRoutes:
             answer = self._metrics
             server = scope.get("app")  # Gradio's app, whose login applies
             if getattr(server, "auth", None) is not None:
-                answer = _login_required(answer, server)
+                answer = login_required(answer, server)
         statuses: list[int] = []
 
         async def counting(message: Any) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vectorstore.int8 import cache_dir
+from vectorstore.model.int8 import cache_dir
 
 __all__ = [
     "DING",

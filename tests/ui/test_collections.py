@@ -281,10 +281,10 @@ def _handler(app: gr.Blocks, name: str) -> Callable[..., Any]:
 def test_the_chat_answers_from_the_chosen_collection(collections, seed_index, laws_index):
     app = ui.build_app(collections)
     respond = _handler(app, "respond")
-    chat, _, hits, _, viewer, conversation = respond(MIETE, 3, [], [], [], "laws", None)
+    chat, _, hits, _, viewer, conversation, _ = respond(MIETE, 3, [], [], [], "laws", [], None)
     assert [h["citation"] for h in hits] == [p.citation for p in laws_index.search(MIETE, k=3)]
     assert conversation == [MIETE] and "Mietvertrag" in viewer and len(chat) == 2
-    _, _, news_hits, _, _, _ = respond(RESERVISTEN, 3, [], [], [], "news", None)
+    _, _, news_hits, _, _, _, _ = respond(RESERVISTEN, 3, [], [], [], "news", [], None)
     assert [h["citation"] for h in news_hits] == [
         p.citation for p in seed_index.search(RESERVISTEN, k=3)
     ]
