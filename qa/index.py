@@ -30,6 +30,7 @@ from qa.query import (
 from qa.relevance import (
     BACKGROUND_PASSAGES,
     FEATURES,
+    absent_numbers,
     background,
     coverage,
     cross_lingual,
@@ -752,11 +753,13 @@ class Index:
         idf = snapshot.idf(query.weights)
         terms = [snapshot.passage_terms(int(r)) for r in rows]
         reference = generation.reference if background is None else _spread(snapshot, background)
+        absent = absent_numbers(tokenize(query.text), snapshot.idf)
         return np.column_stack(
             [
                 [coverage(idf, query.weights, t) for t in terms],
                 reference.z(query.vector, cosines),
                 [cross_lingual(query.text, text) for text in texts],
+                np.full(len(rows), absent),
             ]
         ).reshape(-1, len(FEATURES))
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import qa
 from qa.answer_type import AnswerType, answer_type, holds
+from qa.relevance import FEATURES, absent_numbers, relevance
+from tests.conftest import write
+from vectorstore.lexical import tokenize
 
 
 @pytest.mark.parametrize(
@@ -75,3 +80,29 @@ def test_answer_type_weight_moves_only_passages_without_the_type(seed_index: qa.
         if p.citation in by_citation and not holds(AnswerType.COUNT, p.text):
             assert p.score < by_citation[p.citation]
     assert any(not holds(AnswerType.COUNT, p.text) for p in plain)
+
+
+def test_absent_numbers_are_those_no_passage_of_the_index_holds(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write(corpus / "wahl.txt", "Die Wahl im Jahr 2019 gewann die Partei mit 38 Prozent.\n")
+    write(corpus / "hafen.txt", "Der Hafen wurde erweitert; die Arbeiten dauerten lange.\n")
+    idx = qa.Index.build([corpus], tmp_path / "index")
+    idf = idx._snapshot.idf
+
+    def absent(question: str) -> float:
+        return absent_numbers(tokenize(question), idf)
+
+    assert absent("Wer gewann die Wahl 2019?") == 0.0
+    assert absent("Wer gewann die Wahl 1850?") == 1.0
+    assert absent("Wer gewann 2019 mit 41 Prozent?") == 0.5
+    assert absent("Wer gewann die Wahl?") == 0.0  # no number: no evidence either way
+
+
+def test_an_absent_number_lowers_relevance() -> None:
+    at = FEATURES.index("absent_numbers")
+    row = np.array([[0.5, 4.0, 0.0, 0.0]])
+    assert FEATURES[:3] == ("coverage", "cosine_z", "cross_lingual")
+    absent = row.copy()
+    absent[0, at] = 1.0
+    assert relevance(absent)[0] < relevance(row)[0]
+    assert relevance(row)[0] > qa.MIN_RELEVANCE  # the same passage, its numbers present
