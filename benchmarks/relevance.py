@@ -508,7 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"questions of every set, each group weighing the same: bias {bias:.3f}, weights "
         f"{[round(float(w), 3) for w in weights]}; `MIN_RELEVANCE` = {low:.3f} (every set "
         f"keeps ≥ {KEEP} of its right first passages), `GOOD_RELEVANCE` = {good:.3f} (on every "
-        f"set ≥ {GOOD_PRECISION} of first passages at or above it are right) "
+        f"set ≥ {GOOD_PRECISION} of the answerable questions' first passages at or above it "
+        "are right) "
         f"({'as qa/relevance.py has them' if matches else 'NOT what qa/relevance.py has'}).",
         "",
         "Questions per set (answerable / off-topic / on-topic unanswerable): "
