@@ -753,7 +753,7 @@ class Index:
         idf = snapshot.idf(query.weights)
         terms = [snapshot.passage_terms(int(r)) for r in rows]
         reference = generation.reference if background is None else _spread(snapshot, background)
-        absent = absent_numbers(tokenize(query.text), snapshot.idf)
+        absent = absent_numbers(query.weights, snapshot.idf)
         return np.column_stack(
             [
                 [coverage(idf, query.weights, t) for t in terms],

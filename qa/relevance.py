@@ -162,7 +162,8 @@ def absent_numbers(terms: Iterable[str], idf: Callable[[list[str]], Mapping[str,
     """Returns the share of the question's numbers that occur in no passage of the index.
 
     Args:
-        terms: The question's index terms; those with a digit are its numbers.
+        terms: The question's index terms (with those it carries over from earlier
+            questions); those with a digit are its numbers.
         idf: The index's IDF of a list of terms (a term it lacks has the highest).
 
     Returns:
