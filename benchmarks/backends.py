@@ -159,7 +159,7 @@ def _milvus_tier(tier: str, local: qa.Index) -> tuple[str, dict[str, object]]:
         The Milvus location and the publish facts (seconds, size on disk).
     """
     from vectorstore import open_store
-    from vectorstore.store import MANIFEST
+    from vectorstore.store.local.folder import MANIFEST
 
     db = WORK / f"tier-{tier}.db"
     location = f"milvus:{rel(db)}"
@@ -195,8 +195,8 @@ def part_tiers(
 ) -> dict[str, object]:
     """Latency, recall@10 and agreement of both backends on perf.py's tiers."""
     from vectorstore import IndexMismatchError
-    from vectorstore.embedding import get_embedder, register_embedder
-    from vectorstore.lexical import tokenize
+    from vectorstore.model.embedding import get_embedder, register_embedder
+    from vectorstore.sources.terms import tokenize
 
     texts, units = real_units(qa_mod)
     ensure_pool(texts, max(TIERS[t] for t in tiers) // PER_FILE)

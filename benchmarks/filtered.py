@@ -138,7 +138,7 @@ def _row_keys(index: qa.Index) -> dict[tuple[str, int, int], int]:
 def measure(qa_mod: object, questions: Sequence[object], n_queries: int, args: object) -> dict:
     """Builds or checks the tier, times every filter and mode, checks exactness."""
     from qa.index import _EXACT_SELECTION
-    from vectorstore.embedding import get_embedder
+    from vectorstore.model.embedding import get_embedder
 
     texts, units = real_units(qa_mod)
     files = TIERS[TIER] // PER_FILE

@@ -72,8 +72,8 @@ def collect(index: object, questions: Sequence[Question]) -> list[Candidates]:
     from qa.highlight import sentence_scores
     from qa.index import _dense_rows, _queries
     from qa.relevance import coverage
-    from vectorstore.chunking import PassageKind
-    from vectorstore.sentences import sentence_spans
+    from vectorstore.sources.chunking import PassageKind
+    from vectorstore.sources.sentences import sentence_spans
 
     snapshot = index._generation.snapshot  # type: ignore[attr-defined]
     n = FUSION.candidates

@@ -2,7 +2,7 @@
 
 Isolates the highlight step from retrieval. For every XQuAD-de question (the German ones
 and the English ones of ``benchmarks/en_questions.tsv``) the gold paragraph is split into
-sentences (``vectorstore.sentences.sentence_spans``) and one sentence is chosen by each
+sentences (``vectorstore.sources.sentences.sentence_spans``) and one sentence is chosen by each
 rule below; a rule scores when its sentence holds a gold answer (whitespace-normalised,
 case-insensitive, as ``common.metrics.answer_in_highlight``).
 
@@ -53,9 +53,9 @@ from common.tables import table_head
 from common.timing import interleaved, percentiles_ms, spread
 
 from qa.highlight import COSINE_WEIGHT, best_sentence, sentence_scores
-from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder
-from vectorstore.lexical import tokenize
-from vectorstore.sentences import sentence_spans
+from vectorstore.model.embedding import DEFAULT_MODEL, Embedder, get_embedder
+from vectorstore.sources.sentences import sentence_spans
+from vectorstore.sources.terms import tokenize
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 100.0)
 TARGETS = {"de": 0.85, "en": 0.70}

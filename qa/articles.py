@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from vectorstore import SourceError
-from vectorstore.builder import check_source
-from vectorstore.formats import SUFFIXES
-from vectorstore.sources import SkippedFile
+from vectorstore.build.pieces import check_source
+from vectorstore.sources.files import SkippedFile
+from vectorstore.sources.formats import SUFFIXES
 
 __all__ = ["ARTICLE_SUFFIXES", "check_article"]
 

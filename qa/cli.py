@@ -15,11 +15,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa.collections import Collections
 from qa.evaluation import EvalReport, evaluate, read_questions
+from qa.feedback import DEFAULT_FEEDBACK_MAX_MB, FeedbackFile
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.relevance import MIN_RELEVANCE, NOT_ANSWERED
 from vectorstore import QAError
-from vectorstore.builder import Engine
+from vectorstore.build.builder import Engine
 
 __all__ = ["main"]
 
@@ -149,7 +151,12 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the chat UI and the /retrieve API")
     serve.add_argument(
-        "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
+        "--index",
+        action="append",
+        default=None,
+        metavar="[NAME=]DIR",
+        help=f"index folder (default: {_index_dir_default().replace('%', '%%')}); repeat as "
+        "NAME=DIR to serve several collections, the first one the default",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -186,6 +193,24 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="MB",
         help=f"largest file --allow-upload takes (default: {DEFAULT_MAX_UPLOAD_MB})",
+    )
+    serve.add_argument(
+        "--feedback",
+        metavar="FILE",
+        help="give each passage 👍/👎 buttons and append the votes to FILE (JSON Lines, "
+        "a qa eval input)",
+    )
+    serve.add_argument(
+        "--feedback-max-mb",
+        type=int,
+        default=None,
+        metavar="MB",
+        help=f"the size --feedback FILE may reach (default: {DEFAULT_FEEDBACK_MAX_MB})",
+    )
+    serve.add_argument(
+        "--log-questions",
+        action="store_true",
+        help="write the questions' text to the request log on stdout (default: left out)",
     )
     return parser
 
@@ -385,28 +410,41 @@ def _check_upload(args: argparse.Namespace, credentials: list[tuple[str, str]] |
 def _serve(args: argparse.Namespace) -> None:
     credentials = _credentials(args)
     _check_upload(args, credentials)
+    if args.feedback_max_mb is not None and args.feedback is None:
+        raise ValueError("--feedback-max-mb needs --feedback FILE")
+    if args.feedback_max_mb is not None and args.feedback_max_mb < 1:
+        raise ValueError(f"--feedback-max-mb must be at least 1, not {args.feedback_max_mb}")
+    feedback_max_mb = args.feedback_max_mb or DEFAULT_FEEDBACK_MAX_MB
+    if args.feedback is not None:
+        FeedbackFile(args.feedback, feedback_max_mb * 2**20)  # fails now, not after loading
     try:
         import ui
     except ImportError as exc:
         raise QAError(f"the UI needs gradio: pip install 'qa[ui]' ({exc})") from exc
     if args.mcp and importlib.util.find_spec("mcp") is None:
         raise QAError("--mcp needs the mcp package: pip install 'qa[mcp]'")
-    index = Index.load(args.index)
-    index.warm_up()  # the first visitor should not wait for the model to load
-    index.follow()  # answer from each generation `qa index` publishes, without a restart
+    collections = Collections.load(args.index or [_index_dir_default()])
+    collections.warm_up()  # the first visitor should not wait for the model to load
+    collections.follow()  # answer from each generation `qa index` publishes, without a restart
     url = f"http://{args.host}:{args.port}/"
     login = f", login required for {len(credentials)} user(s)" if credentials else ""
-    print(f"qa: serving {index.path} on {url}{login}", file=sys.stderr)
+    served = ", ".join(f"{name}={index.location}" for name, index in collections.items())
+    served = served if collections.several else collections.index().path
+    print(f"qa: serving {served} on {url}{login}", file=sys.stderr)
     if args.mcp:
         print(f"qa: MCP tools at {url}{ui.MCP_PATH.lstrip('/')}/", file=sys.stderr)
     max_upload_mb = args.max_upload_mb or DEFAULT_MAX_UPLOAD_MB
     if args.allow_upload is not None:
         print(
-            f"qa: uploads of up to {max_upload_mb} MB a file go to {args.allow_upload}",
+            f"qa: uploads of up to {max_upload_mb} MB a file go to {args.allow_upload}"
+            + ("/NAME, the chosen collection's folder" if collections.several else ""),
             file=sys.stderr,
         )
+    if args.feedback is not None:
+        print(f"qa: votes go to {args.feedback} (up to {feedback_max_mb} MB)", file=sys.stderr)
+    ui.log_requests()  # one JSON line per request
     ui.launch(
-        index,
+        collections,
         host=args.host,
         port=args.port,
         auth=credentials,
@@ -414,6 +452,9 @@ def _serve(args: argparse.Namespace) -> None:
         mcp=args.mcp,
         upload_dir=args.allow_upload,
         max_upload_mb=max_upload_mb,
+        feedback=args.feedback,
+        feedback_max_mb=feedback_max_mb,
+        log_questions=args.log_questions,
     )
 
 

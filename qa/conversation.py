@@ -15,7 +15,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from qa.query import MAX_QUESTION_CHARS
-from vectorstore.lexical import tokenize
+from vectorstore.sources.terms import tokenize
 
 __all__ = ["CONTEXT_TURNS", "MAX_HISTORY_TURNS", "check_history", "dependence"]
 

@@ -6,8 +6,8 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 
-from vectorstore.lexical import tokenize
-from vectorstore.sentences import sentence_spans
+from vectorstore.sources.sentences import sentence_spans
+from vectorstore.sources.terms import tokenize
 
 __all__ = ["COSINE_WEIGHT", "best_sentence", "sentence_scores"]
 
@@ -73,9 +73,9 @@ def sentence_scores(
 
     Args:
         question: The question.
-        weights: The question's index terms (``vectorstore.lexical.tokenize``) and IDFs.
+        weights: The question's index terms (``vectorstore.sources.terms.tokenize``) and IDFs.
         text: The passage text.
-        spans: The sentences' character spans (``vectorstore.sentences.sentence_spans``).
+        spans: The sentences' character spans (``vectorstore.sources.sentences.sentence_spans``).
     """
     numeric = _asks_for_number(question)
     return [_sentence_score(weights, text[s:e], numeric) for s, e in spans]
@@ -96,10 +96,10 @@ def best_sentence(
 
     Args:
         question: The question.
-        weights: The question's index terms (``vectorstore.lexical.tokenize``) and IDFs.
+        weights: The question's index terms (``vectorstore.sources.terms.tokenize``) and IDFs.
         text: The passage text.
         cosines: The question vector's cosine with each sentence's vector, sentences as
-            ``vectorstore.sentences.sentence_spans(text)`` gives them (e.g. from
+            ``vectorstore.sources.sentences.sentence_spans(text)`` gives them (e.g. from
             ``Embedder.encode_passages_with_spans``); None when there are none.
     """
     spans = sentence_spans(text) or [(0, len(text))]

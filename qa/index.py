@@ -49,11 +49,11 @@ from vectorstore import (
     get_embedder,
     open_store,
 )
-from vectorstore.builder import Engine
-from vectorstore.chunking import PassageKind
-from vectorstore.embedding import model_revision
-from vectorstore.lexical import tokenize
-from vectorstore.store import SourceRecord
+from vectorstore.build.builder import Engine
+from vectorstore.model.embedding import model_revision
+from vectorstore.sources.chunking import PassageKind
+from vectorstore.sources.terms import tokenize
+from vectorstore.store.base import SourceRecord
 
 __all__ = ["DEFAULT_INDEX_DIR", "Index", "clear_question_cache", "default_corpus", "retrieve"]
 
@@ -324,7 +324,7 @@ class Index:
             rebuild: Start from scratch, ignoring (and replacing) the existing index.
             progress: Show progress bars.
             engine: ``local`` reads and embeds in this process; ``ray`` on Ray Data (the
-                extra ``qa[ray]``, see ``vectorstore.ray_build``).
+                extra ``qa[ray]``, see ``vectorstore.build.ray``).
             ray_address: For ``ray``: the cluster to join, ``auto`` or ``HOST:PORT`` (run
                 on a node of it); default ``$RAY_ADDRESS``, else a local Ray instance is
                 started for the build and stopped after it.

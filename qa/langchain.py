@@ -25,8 +25,16 @@ try:
     from langchain_core.retrievers import BaseRetriever
 except ImportError as exc:
     raise ImportError("qa.langchain needs LangChain: pip install 'qa[langchain]'") from exc
-from pydantic import ConfigDict, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    InstanceOf,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from qa.collections import Collections, select
 from qa.fusion import SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.passage import citation_ids
@@ -50,7 +58,10 @@ class QARetriever(BaseRetriever):
     Attributes:
         index_dir: The index folder, loaded on first use; default ``$QA_INDEX`` or
             ``.qa-index``.
-        index: An index already loaded, instead of ``index_dir``.
+        index: An index already loaded, instead of ``index_dir``; or several as
+            ``qa.Collections``, of which ``collection`` names the one to search.
+        collection: With ``index=qa.Collections``: the collection to search; default
+            the first.
         k: Number of documents.
         mode: Hybrid (default), or one signal alone.
         min_relevance: Drop passages below this relevance (0 to 1); ``qa.MIN_RELEVANCE``
@@ -64,7 +75,8 @@ class QARetriever(BaseRetriever):
     Raises:
         ValueError: From the constructor (a pydantic ``ValidationError``), if ``k``,
             ``min_relevance``, ``sources``, ``since`` or ``until`` are out of range, a
-            setting is unknown, or both ``index_dir`` and ``index`` are given; from a
+            setting is unknown, both ``index_dir`` and ``index`` are given, or
+            ``collection`` is not one of ``index``'s collections; from a
             search, as ``qa.Index.search`` (an empty question, a pattern that matches no
             source).
         TypeError: If a search is given a keyword argument other than ``k``.
@@ -74,7 +86,8 @@ class QARetriever(BaseRetriever):
     model_config = ConfigDict(extra="forbid")
 
     index_dir: Path | None = None
-    index: Index | None = None
+    index: InstanceOf[Index] | InstanceOf[Collections] | None = None
+    collection: str | None = None
     k: int = 5
     mode: SearchMode = SearchMode.HYBRID
     min_relevance: float | None = None
@@ -110,12 +123,16 @@ class QARetriever(BaseRetriever):
     def _one_index(self) -> QARetriever:
         if self.index is not None and self.index_dir is not None:
             raise ValueError("give index_dir or index, not both")
+        if self.index is None and self.collection is not None:
+            raise ValueError("collection needs index=qa.Collections(...), not index_dir")
+        if self.index is not None:
+            select(self.index, self.collection)
         return self
 
     def _index(self) -> Index:
         """Returns the index, loading ``index_dir`` on first use."""
         if self.index is not None:
-            return self.index
+            return select(self.index, self.collection)
         with self._lock:
             if self._loaded is None:
                 directory = self.index_dir or os.environ.get("QA_INDEX", DEFAULT_INDEX_DIR)

@@ -21,6 +21,7 @@ try:
 except ImportError as exc:
     raise ImportError("qa.llamaindex needs LlamaIndex: pip install 'qa[llamaindex]'") from exc
 
+from qa.collections import Collections, select
 from qa.fusion import SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.passage import citation_ids
@@ -60,7 +61,10 @@ class QARetriever(BaseRetriever):
     Args:
         index_dir: The index folder, loaded on first use; default ``$QA_INDEX`` or
             ``.qa-index``.
-        index: An index already loaded, instead of ``index_dir``.
+        index: An index already loaded, instead of ``index_dir``; or several as
+            ``qa.Collections``, of which ``collection`` names the one to search.
+        collection: With ``index=qa.Collections``: the collection to search; default
+            the first.
         k: Number of nodes.
         mode: Hybrid (default), or one signal alone.
         min_relevance: Drop passages below this relevance (0 to 1); ``qa.MIN_RELEVANCE``
@@ -73,7 +77,8 @@ class QARetriever(BaseRetriever):
 
     Raises:
         ValueError: If ``k``, ``min_relevance``, ``sources``, ``since`` or ``until`` are
-            out of range, or both ``index_dir`` and ``index`` are given. A search raises as
+            out of range, both ``index_dir`` and ``index`` are given, or ``collection`` is
+            not one of ``index``'s collections. A search raises as
             ``qa.Index.search`` (an empty question, a pattern that matches no source).
     """
 
@@ -81,7 +86,8 @@ class QARetriever(BaseRetriever):
         self,
         index_dir: str | os.PathLike[str] | None = None,
         *,
-        index: Index | None = None,
+        index: Index | Collections | None = None,
+        collection: str | None = None,
         k: int = 5,
         mode: SearchMode = SearchMode.HYBRID,
         min_relevance: float | None = None,
@@ -91,9 +97,14 @@ class QARetriever(BaseRetriever):
     ) -> None:
         if index is not None and index_dir is not None:
             raise ValueError("give index_dir or index, not both")
+        if index is None and collection is not None:
+            raise ValueError("collection needs index=qa.Collections(...), not index_dir")
+        if index is not None:
+            select(index, collection)
         super().__init__()
         self.index_dir = index_dir
         self.index = index
+        self.collection = collection
         self.k = check_k(k)
         self.mode = SearchMode(mode)
         self.min_relevance = check_min_relevance(min_relevance)
@@ -109,7 +120,7 @@ class QARetriever(BaseRetriever):
             if self.index is None:
                 directory = self.index_dir or os.environ.get("QA_INDEX", DEFAULT_INDEX_DIR)
                 self.index = Index.load(directory)
-            return self.index
+            return select(self.index, self.collection)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         """Returns the ``k`` nodes that best answer the query, best first."""

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from vectorstore.formats import Format
+from vectorstore.sources.formats import Format
 
 __all__ = [
     "MAX_K",

@@ -42,6 +42,35 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> qa.Index:
     return qa.Index.build(["seeds"], tmp_path_factory.mktemp("seed-index") / "index")
 
 
+# A second collection beside the seeds (news): two short articles on German contract law.
+LAWS = {
+    "miete.txt": "Pflichten aus dem Mietvertrag\n\n"
+    "Der Vermieter ist verpflichtet, dem Mieter den Gebrauch der Mietsache während der "
+    "Mietzeit zu gewähren.\n\n"
+    "Der Mieter ist verpflichtet, dem Vermieter die vereinbarte Miete zu entrichten.\n",
+    "kauf.txt": "Pflichten aus dem Kaufvertrag\n\n"
+    "Der Verkäufer einer Sache ist verpflichtet, dem Käufer die Sache zu übergeben und "
+    "das Eigentum an der Sache zu verschaffen.\n\n"
+    "Der Käufer ist verpflichtet, dem Verkäufer den vereinbarten Kaufpreis zu zahlen und "
+    "die gekaufte Sache abzunehmen.\n",
+}
+
+
+@pytest.fixture(scope="session")
+def laws_index(tmp_path_factory: pytest.TempPathFactory) -> qa.Index:
+    """A real index over the two ``LAWS`` articles (a folder of its own)."""
+    corpus = tmp_path_factory.mktemp("laws-corpus") / "laws"
+    for name, text in LAWS.items():
+        write(corpus / name, text)
+    return qa.Index.build([corpus], tmp_path_factory.mktemp("laws-index") / "index")
+
+
+@pytest.fixture(scope="session")
+def collections(seed_index: qa.Index, laws_index: qa.Index) -> qa.Collections:
+    """Two collections: ``news`` (the seeds, the default) and ``laws``."""
+    return qa.Collections({"news": seed_index, "laws": laws_index})
+
+
 def expected_metadata(p: qa.Passage) -> dict:
     """A passage's metadata as the LangChain and LlamaIndex retrievers must give it."""
     return {

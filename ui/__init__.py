@@ -2,8 +2,9 @@
 
 The package holds no retrieval logic: it only calls the public ``qa`` API
 (``Index.search``, ``Index.sources``, ``Index.source_info``, ``Index.source_lines``,
-``Index.source_text``, ``Index.updated``, ``Index.generation``, ``Passage`` and
-``qa.MIN_RELEVANCE``). :mod:`ui.app` builds and launches the page from the other modules.
+``Index.source_text``, ``Index.updated``, ``Index.generation``, ``Passage``,
+``qa.Collections``, ``qa.MIN_RELEVANCE``, and for votes ``qa.FeedbackFile`` and
+``qa.vote_line``). :mod:`ui.app` builds and launches the page from the other modules.
 """
 
 from ui.app import build_app, launch
@@ -18,6 +19,7 @@ from ui.handlers import (
     source_pattern,
 )
 from ui.mcp import MAX_READ_LINES, MCP_PATH, ToolError, mcp_tools
+from ui.ops import Operations, log_requests
 from ui.render import (
     escape_text,
     format_answer,
@@ -38,6 +40,7 @@ __all__ = [
     "MCP_PATH",
     "ChatTurn",
     "Language",
+    "Operations",
     "QABlocks",
     "ToolError",
     "build_app",
@@ -51,6 +54,7 @@ __all__ = [
     "format_source",
     "format_upload",
     "launch",
+    "log_requests",
     "mcp_tools",
     "retrieve",
     "source_pattern",

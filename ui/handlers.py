@@ -235,6 +235,7 @@ def chat_turn(
     history: Sequence[str] = (),
     lang: Language = DEFAULT_LANGUAGE,
     sources: Sequence[str] | None = None,
+    feedback_turn: int | None = None,
 ) -> ChatTurn:
     """Answers one chat question, taking context from the conversation's earlier questions.
 
@@ -249,6 +250,8 @@ def chat_turn(
         lang: The UI language.
         sources: Glob patterns over source names: answer only from the matching sources
             (:func:`source_pattern` turns a chosen name into one). None or empty: all.
+        feedback_turn: The answer's number in the session when readers may vote on
+            its passages (see :mod:`ui.feedback`); None: no vote buttons.
 
     Returns:
         The answer, its citations and the question as searched.
@@ -278,4 +281,4 @@ def chat_turn(
         }
         for p in passages
     ]
-    return ChatTurn(format_answer(passages, lang), hits, question)
+    return ChatTurn(format_answer(passages, lang, feedback_turn), hits, question)

@@ -14,6 +14,7 @@ import gradio as gr
 from gradio.route_utils import API_PREFIX
 
 import qa
+from ui.collections import collection_parameter
 from ui.handlers import DEFAULT_K, _search, _whole_number
 from ui.viewer import _article_lines, _separator
 
@@ -57,7 +58,7 @@ def _read(lines: Sequence[qa.SourceLine], line_start: int, line_end: int) -> lis
     return [line for line, _ in taken]
 
 
-def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
+def mcp_tools(index: qa.Index | qa.Collections) -> list[Callable[..., str]]:
     """Returns the MCP tools over ``index``: ``retrieve``, ``list_sources``, ``read_lines``.
 
     Gradio's MCP server names a tool after its function and describes it with the
@@ -66,8 +67,17 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
     (MCP hands a result on as text) and raises :class:`ToolError` on bad input.
 
     Args:
-        index: The loaded index.
+        index: The loaded index, or several as ``qa.Collections``: then each tool takes
+            a last parameter ``collection`` (default: the first collection), whose
+            description names them.
     """
+    collections = qa.Collections.of(index)
+
+    def _index(collection: str | None) -> qa.Index:
+        try:
+            return collections.index(collection)
+        except qa.UnknownCollectionError as exc:
+            raise _tool_error(exc) from None
 
     def retrieve(
         question: str,
@@ -75,6 +85,7 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
         sources: list[str] | None = None,
         since: str | None = None,
         until: str | None = None,
+        collection: str | None = None,
     ) -> str:
         """Searches the indexed articles for the passages that best answer a question.
 
@@ -99,7 +110,9 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
             sources: Only these articles: names from list_sources or globs such as "seeds/003_*".
             since: Only articles dated on or after this day (YYYY-MM-DD, YYYY-MM or YYYY).
             until: Only articles dated on or before this day (YYYY-MM-DD, YYYY-MM or YYYY).
+            collection: Which collection to use: {collections}.
         """
+        index = _index(collection)
         try:
             passages = _search(index, question, k, sources=sources, since=since, until=until)
         except (ValueError, qa.QAError) as exc:
@@ -108,16 +121,20 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
         return json.dumps(found, ensure_ascii=False)
 
     # The description names the threshold qa has (qa.MIN_RELEVANCE), whatever it is.
-    retrieve.__doc__ = (retrieve.__doc__ or "").format(min_relevance=qa.MIN_RELEVANCE)
+    retrieve.__doc__ = (retrieve.__doc__ or "").replace("{min_relevance}", str(qa.MIN_RELEVANCE))
 
-    def list_sources() -> str:
+    def list_sources(collection: str | None = None) -> str:
         """Lists the indexed articles, sorted by name, with their format, title and date.
 
         Returns a JSON list of {"source": name, "format": "txt", "md", "html" or "pdf",
         "title": title or null, "date": ISO date or null, "passages": count}. Call it to
         learn what the archive holds, or to find the names that retrieve's sources and
         read_lines take. Names are the ones citations start with.
+
+        Args:
+            collection: Which collection to use: {collections}.
         """
+        index = _index(collection)
         listed = []
         for source in index.sources:
             info = index.source_info(source)
@@ -132,7 +149,13 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
             )
         return json.dumps(listed, ensure_ascii=False)
 
-    def read_lines(source: str, line_start: int, line_end: int, page: int | None = None) -> str:
+    def read_lines(
+        source: str,
+        line_start: int,
+        line_end: int,
+        page: int | None = None,
+        collection: str | None = None,
+    ) -> str:
         """Reads lines of an indexed article, numbered from 1 as in citations.
 
         Use it to read the context of a passage that retrieve cited (a few lines before
@@ -150,7 +173,9 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
             line_start: The first line to read, from 1.
             line_end: The last line to read (inclusive).
             page: A PDF's page (from 1), as in its citations; leave it out for other formats.
+            collection: Which collection to use: {collections}.
         """
+        index = _index(collection)
         if not isinstance(source, str) or source not in index.sources:
             message = f"{source!r} is not an indexed article; list_sources names them"
             raise ToolError(message, print_exception=False)
@@ -190,4 +215,6 @@ def mcp_tools(index: qa.Index) -> list[Callable[..., str]]:
         }
         return json.dumps(read, ensure_ascii=False)
 
-    return [retrieve, list_sources, read_lines]
+    return [
+        collection_parameter(tool, collections) for tool in (retrieve, list_sources, read_lines)
+    ]

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import qa
 from ui import texts
+from ui.feedback import VOTE_CSS, vote_buttons
 from ui.texts import DEFAULT_LANGUAGE, Language
 from ui.upload import ALLOWED_SUFFIXES, Outcome, Refusal
 
@@ -41,7 +42,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in string.punctuation})
 
 
-CSS = """
+CSS = (
+    """
 .qa-answer, .qa-user { line-height: 1.5; }
 .qa-intro { margin: 0 0 .5em 0; }
 .qa-passage { border-left: 3px solid #9ca3af; padding: .25em 0 .25em .75em; margin: .6em 0; }
@@ -73,6 +75,8 @@ mark.qa-hl { background: #fde68a; color: inherit; font-weight: 700; padding: 0 .
   #qa-heading p { font-size: .9em; }
 }
 """
+    + VOTE_CSS
+)
 
 
 def escape_text(text: str) -> str:
@@ -162,7 +166,11 @@ def _answers(passage: qa.Passage) -> bool:
     return passage.fit is not qa.Fit.POOR
 
 
-def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGUAGE) -> str:
+def format_answer(
+    passages: Sequence[qa.Passage],
+    lang: Language = DEFAULT_LANGUAGE,
+    feedback_turn: int | None = None,
+) -> str:
     """Formats retrieved passages as one chat answer.
 
     Each passage shows its rank, its citation (``source:line_start-line_end``, for a PDF
@@ -177,6 +185,8 @@ def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGU
     Args:
         passages: The passages, best first.
         lang: The UI language.
+        feedback_turn: With a feedback file: the answer's number in the session, and
+            each passage gets 👍 / 👎 buttons (:func:`ui.feedback.vote_buttons`).
 
     Returns:
         One line of HTML (no newlines, so the chatbot's dedenting cannot alter it).
@@ -202,7 +212,8 @@ def format_answer(passages: Sequence[qa.Passage], lang: Language = DEFAULT_LANGU
             f'<div class="{cls}">'
             f'<div class="qa-cite"><span class="qa-rank">[{rank}]</span> '
             f"<code>{escape_text(passage.citation)}</code>"
-            f"{_fit_html(passage, lang)}</div>"
+            f"{_fit_html(passage, lang)}"
+            f"{'' if feedback_turn is None else vote_buttons(feedback_turn, rank, lang)}</div>"
             f"{_meta_html(passage.title, passage.date)}"
             f'<div class="qa-text">{_passage_text_html(passage)}</div>'
             "</div>"

@@ -6,15 +6,12 @@ disk, and takes no uploads unless the app has an upload control (``qa serve
 --allow-upload DIR``: :mod:`ui.upload` checks, saves and indexes the files), see
 :class:`_ServeNoFiles`; an upload event reads and removes only files in Gradio's upload
 folder (:func:`_received`). Gradio mounts MCP outside its login: with a login, MCP
-requests must carry one too (:func:`_login_required`).
+requests must carry one too (:func:`ui.login.login_required`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import hmac
 import importlib.util
 import inspect
 import itertools
@@ -22,69 +19,25 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 from gradio import utils as gr_utils
 from gradio.components.api_component import Api
 from gradio.route_utils import API_PREFIX
 from starlette.middleware import Middleware
-from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ui.login import login_required
 from ui.mcp import MCP_PATH
 from ui.render import CSS
 
+if TYPE_CHECKING:
+    from ui.ops import Operations
+
 __all__ = ["QABlocks"]
-
-
-async def _logged_in(server: Any, connection: HTTPConnection) -> bool:
-    """Whether a request carries a login that Gradio's app ``server`` accepts.
-
-    That is the cookie Gradio's ``/login`` sets, or HTTP Basic credentials of one of its
-    users (an MCP client can send a fixed header; it cannot fill in a login form).
-    """
-    cookies = (f"access-token-{server.cookie_id}", f"access-token-unsecure-{server.cookie_id}")
-    if any(connection.cookies.get(name) in server.tokens for name in cookies):
-        return True
-    scheme, _, encoded = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    if not sep:
-        return False
-    if callable(server.auth):
-        accepted = server.auth(user, password)
-        return bool(await accepted if inspect.isawaitable(accepted) else accepted)
-    expected = server.auth.get(user)
-    return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
-
-
-def _login_required(inner: ASGIApp, server: Any) -> ASGIApp:
-    """Wraps ``inner`` so that only requests with a login of Gradio's app ``server`` pass.
-
-    Others get 401 (HTTP) or a closed connection (WebSocket).
-    """
-
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        if await _logged_in(server, HTTPConnection(scope)):
-            await inner(scope, receive, send)
-        elif scope["type"] == "http":
-            refusal = JSONResponse(
-                {"detail": "Not authenticated: send HTTP Basic credentials or the login cookie"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Basic realm="qa"'},
-            )
-            await refusal(scope, receive, send)
-        else:
-            await send({"type": "websocket.close", "code": 1008})
-
-    return guarded
 
 
 _UPLOAD_ROUTES = re.compile(rf"{re.escape(API_PREFIX)}/upload(?:_progress)?/?$")
@@ -149,11 +102,14 @@ class QABlocks(gr.Blocks):
         mcp_endpoints: The MCP tools the app offers: tool name to API endpoint ("/name").
         upload_limit: The largest file the upload control takes, in bytes; None when the
             app has none (then Gradio's upload route answers 404).
+        operations: Its health, readiness and metrics routes (``/healthz``, ``/readyz``,
+            ``/metrics``), served in front of Gradio; None: none.
     """
 
     translations: gr.I18n | None = None
     mcp_endpoints: dict[str, str] | None = None
     upload_limit: int | None = None
+    operations: Operations | None = None
 
     def launch(self, *args: Any, mcp_server: bool = False, **kwargs: Any) -> Any:
         """Launches the app with qa's safe settings; refuses ``share=True``.
@@ -186,9 +142,10 @@ class QABlocks(gr.Blocks):
             kwargs["app_kwargs"] = {**(kwargs.get("app_kwargs") or {}), "lifespan": self._mcp}
         app_kwargs = kwargs.get("app_kwargs") or {}
         guard = Middleware(_ServeNoFiles, uploads=self.upload_limit is not None)
+        ops = [self.operations.middleware()] if self.operations is not None else []
         kwargs["app_kwargs"] = {
             **app_kwargs,
-            "middleware": [*app_kwargs.get("middleware", ()), guard],
+            "middleware": [*ops, *app_kwargs.get("middleware", ()), guard],
         }
         kwargs["share"] = False
         kwargs["mcp_server"] = mcp_server
@@ -237,7 +194,7 @@ class QABlocks(gr.Blocks):
         self.mcp_server_obj.tool_to_endpoint = dict(self.mcp_endpoints or {})
         if server.auth is not None:
             mount = next(r for r in server.routes if isinstance(r, Mount) and r.path == MCP_PATH)
-            mount.app = _login_required(mount.app, server)
+            mount.app = login_required(mount.app, server)
         yield
 
 

@@ -58,6 +58,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "passages_per_answer": "Stellen pro Antwort",
         "only_articles": "Nur in diesen Artikeln suchen",
         "only_articles_info": "Keiner gewählt: alle Artikel.",
+        "collection": "Sammlung",
+        "collection_info": "Eine andere Sammlung beginnt ein neues Gespräch.",
         "clear": "Chat leeren",
         "open_citation": "Fundstelle aus der letzten Antwort öffnen",
         "viewer_placeholder": (
@@ -105,6 +107,13 @@ TEXTS: dict[Language, dict[str, str]] = {
         "error_too_long": "Die Frage ist zu lang ({count} Zeichen, höchstens {limit}).",
         "error_not_indexed": "{source} ist kein Artikel im Index.",
         "error_not_cited": "Diese Fundstelle gehört nicht zur letzten Antwort.",
+        "vote_up": "passt",
+        "vote_down": "passt nicht",
+        "vote_recorded": "Danke! Ihre Bewertung „{vote}“ für Stelle [{rank}] ist gespeichert.",
+        "vote_twice": "Diese Stelle haben Sie schon bewertet.",
+        "vote_unknown": "Diese Stelle gehört zu keiner Antwort dieses Chats.",
+        "vote_full": "Bewertung nicht gespeichert: die Feedback-Datei ist voll.",
+        "vote_failed": "Bewertung nicht gespeichert: die Feedback-Datei ist nicht beschreibbar.",
     },
     Language.EN: {
         "heading": (
@@ -118,6 +127,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "passages_per_answer": "Passages per answer",
         "only_articles": "Search only these articles",
         "only_articles_info": "None chosen: all articles.",
+        "collection": "Collection",
+        "collection_info": "Choosing another one starts a new conversation.",
         "clear": "Clear chat",
         "open_citation": "Open a citation from the last answer",
         "viewer_placeholder": (
@@ -162,6 +173,13 @@ TEXTS: dict[Language, dict[str, str]] = {
         "error_too_long": "The question is too long ({count} characters, at most {limit}).",
         "error_not_indexed": "{source} is not an indexed article.",
         "error_not_cited": "That citation is not part of the last answer.",
+        "vote_up": "fits",
+        "vote_down": "does not fit",
+        "vote_recorded": "Thank you! Your vote “{vote}” on passage [{rank}] is saved.",
+        "vote_twice": "You have voted on this passage already.",
+        "vote_unknown": "That passage is not part of an answer in this chat.",
+        "vote_full": "Vote not saved: the feedback file is full.",
+        "vote_failed": "Vote not saved: the feedback file cannot be written.",
     },
 }
 

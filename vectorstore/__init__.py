@@ -3,10 +3,8 @@
 This package knows nothing of qa's API or UI; ``qa`` builds on it.
 """
 
-from vectorstore.backend import Reader, Store, open_store
-from vectorstore.builder import BuildReport, BuildSettings, build_index
-from vectorstore.dense import DenseKind
-from vectorstore.embedding import DEFAULT_MODEL, Embedder, get_embedder, register_embedder
+from vectorstore.build.builder import BuildReport, build_index
+from vectorstore.build.pieces import BuildSettings
 from vectorstore.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -15,8 +13,11 @@ from vectorstore.errors import (
     QAError,
     SourceError,
 )
-from vectorstore.moments import Moments
-from vectorstore.store import IndexDir, Snapshot
+from vectorstore.kinds import DenseKind
+from vectorstore.model.embedding import DEFAULT_MODEL, Embedder, get_embedder, register_embedder
+from vectorstore.model.moments import Moments
+from vectorstore.store.base import Reader, Store, open_store
+from vectorstore.store.local.folder import IndexDir, Snapshot
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -64,7 +64,7 @@ def timed_build(
 @contextlib.contextmanager
 def embedding_with(model: str, embedder: object, inner: object) -> Iterator[None]:
     """Makes ``embedder`` the model's embedder for a while, then ``inner`` again."""
-    from vectorstore.embedding import register_embedder
+    from vectorstore.model.embedding import register_embedder
 
     register_embedder(model, embedder)
     try:
@@ -88,7 +88,7 @@ def index_bytes(index_dir: Path) -> int:
 def _fingerprint() -> str:
     """Hash of the index-building code and of the corpus generator."""
     digest = hashlib.sha256(f"sigma={SIGMA};per_file={PER_FILE}".encode())
-    for path in [*sorted((REPO / "vectorstore").glob("*.py")), BENCH / "common" / "derived.py"]:
+    for path in [*sorted((REPO / "vectorstore").rglob("*.py")), BENCH / "common" / "derived.py"]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -100,7 +100,7 @@ def dense_name(index: qa.Index) -> str:
 
 
 def real_embedder(name: str) -> object:
-    from vectorstore.embedding import get_embedder
+    from vectorstore.model.embedding import get_embedder
 
     embedder = get_embedder(name)
     return embedder.inner if isinstance(embedder, TimingEmbedder) else embedder
@@ -112,7 +112,7 @@ def real_units(qa_mod: object) -> tuple[list[str], np.ndarray]:
     The passages are those of the default-model index over ``benchmarks/data/xquad-de``
     (built incrementally at ``benchmarks/data/perf/index-xquad-e5`` if needed).
     """
-    from vectorstore.store import FORMAT_VERSION
+    from vectorstore.store.base import FORMAT_VERSION
 
     cache = PERF / f"real-e5-v{FORMAT_VERSION}.npz"
     if cache.exists():
@@ -133,7 +133,7 @@ def real_units(qa_mod: object) -> tuple[list[str], np.ndarray]:
 
 
 def derived_embedder(units: np.ndarray | None) -> DerivedEmbedder:
-    from vectorstore.embedding import get_embedder
+    from vectorstore.model.embedding import get_embedder
 
     return DerivedEmbedder(get_embedder(E5), units, SIGMA)
 
@@ -153,7 +153,7 @@ def ensure_pool(texts: Sequence[str], files: int) -> None:
 def build_tier(
     qa_mod: object, tier: str, units: np.ndarray, rebuild: bool, reuse: bool
 ) -> dict[str, object]:
-    from vectorstore.embedding import register_embedder
+    from vectorstore.model.embedding import register_embedder
 
     files = TIERS[tier] // PER_FILE
     folder = PERF / f"tier-{tier}"

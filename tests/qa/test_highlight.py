@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from qa.highlight import best_sentence, sentence_scores
-from vectorstore.lexical import tokenize
-from vectorstore.sentences import sentence_spans
+from vectorstore.sources.sentences import sentence_spans
+from vectorstore.sources.terms import tokenize
 
 
 def test_best_sentence_weighs_rare_terms() -> None:

@@ -132,6 +132,20 @@ def test_settings_are_checked(seed_index: qa.Index) -> None:
         QARetriever(index_dir=REPO / "seeds").invoke(QUESTION)
 
 
+def test_collection_chooses_one_of_several_indexes(collections, laws_index, seed_index) -> None:
+    question = "Wer muss die Miete zahlen?"
+    laws = QARetriever(index=collections, collection="laws", k=2).invoke(question)
+    assert [d.id for d in laws] == [p.citation for p in laws_index.search(question, k=2)]
+    news = QARetriever(index=collections, k=2).invoke(question)  # the default: news
+    assert [d.id for d in news] == [p.citation for p in seed_index.search(question, k=2)]
+    with pytest.raises(ValidationError, match="unknown collection 'nope'; this server has: news"):
+        QARetriever(index=collections, collection="nope")
+    with pytest.raises(ValidationError, match="collection 'laws' needs several indexes"):
+        QARetriever(index=seed_index, collection="laws")
+    with pytest.raises(ValidationError, match=r"collection needs index=qa\.Collections"):
+        QARetriever(index_dir=seed_index.path, collection="laws")
+
+
 def test_without_langchain_the_import_error_names_the_extra() -> None:
     # qa's chunking imports langchain_core (through langchain-text-splitters) at `import
     # qa`, so the modules are blocked after it: as if qa.langchain found no LangChain.

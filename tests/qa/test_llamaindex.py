@@ -78,6 +78,21 @@ def test_settings_are_checked(seed_index: qa.Index) -> None:
         QARetriever(REPO / "seeds").retrieve(QUESTION)
 
 
+def test_collection_chooses_one_of_several_indexes(collections, laws_index, seed_index) -> None:
+    question = "Wer muss die Miete zahlen?"
+    laws = QARetriever(index=collections, collection="laws", k=2).retrieve(question)
+    assert_same(laws, laws_index.search(question, k=2))
+    assert_same(
+        QARetriever(index=collections, k=2).retrieve(question), seed_index.search(question, k=2)
+    )
+    with pytest.raises(ValueError, match="unknown collection 'nope'; this server has: news"):
+        QARetriever(index=collections, collection="nope")
+    with pytest.raises(ValueError, match="collection 'laws' needs several indexes"):
+        QARetriever(index=seed_index, collection="laws")
+    with pytest.raises(ValueError, match=r"collection needs index=qa\.Collections"):
+        QARetriever(seed_index.path, collection="laws")
+
+
 def test_without_llamaindex_the_import_error_names_the_extra() -> None:
     code = (
         "import sys\n"

@@ -40,6 +40,14 @@ def served_mcp_login(seed_index: qa.Index) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def served_collections(seed_index: qa.Index, laws_index: qa.Index) -> Iterator[str]:
+    """``qa serve --index news=SEEDS --index laws=LAWS --mcp``: its URL."""
+    laws = f"laws={laws_index.path}"
+    with qa_serve(f"news={seed_index.path}", "--index", laws, "--mcp") as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium; skipped (failed on CI) without ``/usr/bin/chromium``."""

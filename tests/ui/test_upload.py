@@ -38,7 +38,7 @@ from ui.upload import (
     Uploads,
     safe_name,
 )
-from vectorstore.store import IndexDir
+from vectorstore.store.local.folder import IndexDir
 
 # Gradio's queue uses pandas options that pandas 3 deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")

@@ -1,0 +1,1 @@
+"""Building and updating an index: the builder and its Ray engine."""

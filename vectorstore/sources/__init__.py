@@ -1,0 +1,1 @@
+"""Reading articles: finding and decoding files, formats, chunking and sentences."""
