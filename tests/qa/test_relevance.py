@@ -12,7 +12,7 @@ import qa
 from qa.answer_type import AnswerType, answer_type, holds
 from qa.relevance import FEATURES, absent_numbers, relevance
 from tests.conftest import write
-from vectorstore.lexical import tokenize
+from vectorstore.sources.terms import tokenize
 
 
 @pytest.mark.parametrize(
