@@ -46,6 +46,7 @@ def vote_line(
     vote: Vote | str,
     generation: str,
     time: datetime | None = None,
+    collection: str | None = None,
 ) -> dict[str, Any]:
     """Returns the feedback line of one vote, as :meth:`FeedbackFile.append` writes it.
 
@@ -56,10 +57,13 @@ def vote_line(
         vote: ``Vote.UP`` (👍, "passt") or ``Vote.DOWN`` (👎, "passt nicht").
         generation: The index generation that answered.
         time: When the vote was cast (default: now), stored in UTC to the second.
+        collection: The collection that answered, when a server has several (then the
+            line has a ``collection`` field: run ``qa eval`` on that collection's index).
 
     Returns:
-        ``{"time", "question", "history", "gold", "vote", "passage", "generation"}``:
-        ``gold`` holds the passage's citation for 👍 and is empty for 👎.
+        ``{"time", "question", "history", "gold", "vote", "passage", "generation"}``
+        (and ``"collection"`` if given): ``gold`` holds the passage's citation for 👍
+        and is empty for 👎.
 
     Raises:
         ValueError: If the question is empty, the history is not a list of strings, or
@@ -73,7 +77,7 @@ def vote_line(
         raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
     vote = Vote(vote)
     when = (time or datetime.now(UTC)).astimezone(UTC)
-    return {
+    line = {
         "time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "question": question,
         "history": list(history),
@@ -82,6 +86,7 @@ def vote_line(
         "passage": {**passage.to_dict(), "page": passage.page},
         "generation": generation,
     }
+    return line if collection is None else {**line, "collection": collection}
 
 
 class FeedbackFile:

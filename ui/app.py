@@ -181,7 +181,7 @@ def build_app(
         uploads_of = {name: Uploads(collections[name], folders[name], limit) for name in folders}
         uploads = uploads_of[collections.default]
     i18n = _translations(index, bool(examples), uploads.max_bytes if uploads else None)
-    operations = Operations(index, log_questions=log_questions)
+    operations = Operations(collections, log_questions=log_questions)
     votes = None
     if feedback is not None:
         limit = _whole_number(feedback_max_mb, "feedback_max_mb") * 2**20
@@ -202,17 +202,16 @@ def build_app(
         conversation = list(conversation or [])
         sources = [source_pattern(article) for article in articles or []]
         index = collections.index(collection)
+        named = collection if collections.several else None
         number = len(answers) if votes is not None else None
-        filters = {"sources": sources, "collection": collection if collections.several else None}
+        filters = {"sources": sources, "collection": named}
         with operations.observe("chat", question, k, conversation, filters, index) as searched:
             turn = chat_turn(
                 searched, question, k, conversation, lang, sources, feedback_turn=number
             )
         if votes is not None and turn.question is not None:
-            answers = [
-                *answers,
-                answered(turn.question, conversation, turn.hits, searched.generation),
-            ]
+            answer = answered(turn.question, conversation, turn.hits, searched.generation, named)
+            answers = [*answers, answer]
         if turn.question is not None:
             conversation = [*conversation, turn.question][-qa.MAX_HISTORY_TURNS :]
         chat = [

@@ -77,7 +77,11 @@ def vote_buttons(turn: int, rank: int, lang: Language) -> str:
 
 
 def answered(
-    question: str, history: list[str], hits: list[dict[str, Any]], generation: str
+    question: str,
+    history: list[str],
+    hits: list[dict[str, Any]],
+    generation: str,
+    collection: str | None = None,
 ) -> dict[str, Any]:
     """What the session keeps of an answer, to look votes up in: its question and citations.
 
@@ -86,11 +90,13 @@ def answered(
         history: The conversation's earlier questions it was searched with.
         hits: The answer's citations, as ``ui.ChatTurn.hits``.
         generation: The index generation that answered.
+        collection: The collection that answered, when the app has several.
     """
     return {
         "question": question,
         "history": list(history),
         "generation": generation,
+        "collection": collection,
         "passages": [
             {key: hit[key] for key in ("source", "line_start", "line_end", "page")} for hit in hits
         ],
@@ -137,7 +143,12 @@ class Votes:
                 answer = answers[turn]
                 cited = qa.GoldCitation(**passages[rank - 1])
                 line = qa.vote_line(
-                    answer["question"], answer["history"], cited, vote, answer["generation"]
+                    answer["question"],
+                    answer["history"],
+                    cited,
+                    vote,
+                    answer["generation"],
+                    collection=answer["collection"],
                 )
                 try:
                     self.feedback.append(line)

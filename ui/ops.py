@@ -100,31 +100,42 @@ def _number(value: Any) -> int | float | None:
 
 
 class _IndexCollector(Collector):
-    """The loaded index as metrics, read at each scrape (a new generation shows at once)."""
+    """The loaded indexes as metrics, read at each scrape (a new generation shows at once).
 
-    def __init__(self, index: qa.Index) -> None:
-        self._index = index
+    With several collections each sample has a ``collection`` label; with one, none.
+    """
+
+    def __init__(self, collections: qa.Collections) -> None:
+        self._collections = collections
 
     def collect(self) -> Iterable[Metric]:
-        """Yields passages, sources, the generation and its age."""
-        index = self._index
-        yield GaugeMetricFamily(
-            "qa_passages_indexed", "Passages in the loaded index generation", value=len(index)
+        """Yields passages, sources, the generation and its age (of each collection)."""
+        named = ["collection"] if self._collections.several else []
+        passages = GaugeMetricFamily(
+            "qa_passages_indexed", "Passages in the loaded index generation", labels=named
         )
-        yield GaugeMetricFamily(
-            "qa_sources_indexed", "Articles in the loaded index generation", len(index.sources)
+        sources = GaugeMetricFamily(
+            "qa_sources_indexed", "Articles in the loaded index generation", labels=named
         )
         info = GaugeMetricFamily(
-            "qa_index_generation_info", "The loaded index generation (always 1)", labels=["name"]
+            "qa_index_generation_info",
+            "The loaded index generation (always 1)",
+            labels=[*named, "name"],
         )
-        info.add_metric([index.generation], 1)
-        yield info
-        age = (datetime.now(UTC) - index.updated).total_seconds()
-        yield GaugeMetricFamily(
+        age = GaugeMetricFamily(
             "qa_index_generation_age_seconds",
             "Seconds since the loaded index generation was published",
-            value=age,
+            labels=named,
         )
+        now = datetime.now(UTC)
+        for name in self._collections:
+            index = self._collections[name]
+            label = [name] if named else []
+            passages.add_metric(label, len(index))
+            sources.add_metric(label, len(index.sources))
+            info.add_metric([*label, index.generation], 1)
+            age.add_metric(label, (now - index.updated).total_seconds())
+        yield from (passages, sources, info, age)
 
 
 class _Watched:
@@ -162,7 +173,8 @@ class Operations:
     """The health, readiness, metrics and request log of one app over ``index``.
 
     Args:
-        index: The loaded index the app answers from.
+        index: The loaded index the app answers from, or its collections (then
+            readiness asks each, and the index metrics are per collection).
         log_questions: Also write each question's text (and its history) to the
             request log; off by default.
 
@@ -170,8 +182,9 @@ class Operations:
         registry: The app's own Prometheus registry.
     """
 
-    def __init__(self, index: qa.Index, log_questions: bool = False) -> None:
-        self.index = index
+    def __init__(self, index: qa.Index | qa.Collections, log_questions: bool = False) -> None:
+        self.collections = qa.Collections.of(index)
+        self.index = self.collections.index()  # the default collection's
         self.log_questions = log_questions
         self.registry = CollectorRegistry()
         self._requests = Counter(
@@ -196,7 +209,7 @@ class Operations:
         for vote in ("up", "down"):  # shown from the start, as 0
             for outcome in ("recorded", "refused"):
                 self._votes.labels(vote, outcome)
-        self.registry.register(_IndexCollector(index))
+        self.registry.register(_IndexCollector(self.collections))
         self._probe: asyncio.Future[str | None] | None = None
 
     def middleware(self) -> Middleware:
@@ -289,22 +302,27 @@ class Operations:
         _log.info(json.dumps(line, ensure_ascii=False))
 
     def _search_works(self) -> str | None:
-        """Searches once; returns None if that works, else why not."""
-        try:
-            self.index.search(PROBE_QUESTION, k=1)
-        except Exception as exc:  # any failure means: not ready
-            return f"a search failed: {type(exc).__name__}: {exc}"
+        """Searches each collection once; returns None if that works, else why not."""
+        for name in self.collections:
+            try:
+                self.collections[name].search(PROBE_QUESTION, k=1)
+            except Exception as exc:  # any failure means: not ready
+                where = f" in collection {name!r}" if self.collections.several else ""
+                return f"a search failed{where}: {type(exc).__name__}: {exc}"
         return None
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether the app is ready, and the body of ``/readyz``.
 
         At most one probe search runs at a time: requests that come while one runs
-        wait for its result.
+        wait for its result. With several collections, each must be ready, and the
+        body has ``collections``: each one's generation and passages.
         """
-        index = self.index
-        if not index.generation:
-            return False, {"status": "not ready", "reason": "no index generation is loaded"}
+        unloaded = [name for name in self.collections if not self.collections[name].generation]
+        if unloaded:
+            where = f" for {', '.join(unloaded)}" if self.collections.several else ""
+            reason = f"no index generation is loaded{where}"
+            return False, {"status": "not ready", "reason": reason}
         if self._probe is None or self._probe.done():
             self._probe = asyncio.ensure_future(asyncio.to_thread(self._search_works))
         try:
@@ -313,7 +331,14 @@ class Operations:
             reason = f"a search did not answer within {PROBE_SECONDS:g} s"
         if reason is not None:
             return False, {"status": "not ready", "reason": reason}
-        return True, {"status": "ready", "generation": index.generation, "passages": len(index)}
+        index = self.index
+        body = {"status": "ready", "generation": index.generation, "passages": len(index)}
+        if self.collections.several:
+            body["collections"] = {
+                name: {"generation": c.generation, "passages": len(c)}
+                for name, c in ((n, self.collections[n]) for n in self.collections)
+            }
+        return True, body
 
     def metrics_text(self) -> bytes:
         """The metrics in Prometheus's text format."""

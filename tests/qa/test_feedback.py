@@ -39,6 +39,9 @@ def test_vote_lines() -> None:
     down = qa.vote_line("Wer?", [], qa.GoldCitation("a.pdf", 1, 2, 3), "down", "g-1")
     assert down["gold"] == [] and down["vote"] == "down"
     assert down["passage"] == {"source": "a.pdf", "line_start": 1, "line_end": 2, "page": 3}
+    # A server with several collections names the one that answered.
+    named = qa.vote_line("Wer?", [], CITE, "up", "g-1", time=when, collection="laws")
+    assert named == {**up, "history": [], "collection": "laws"}
     # Each line is a question of a question set as it stands.
     for line in (up, down):
         q = qa.EvalQuestion.from_dict(json.loads(json.dumps(line)), "line")

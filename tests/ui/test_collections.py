@@ -27,6 +27,7 @@ import pytest
 from gradio.utils import get_upload_folder
 from gradio_client import Client
 from gradio_client.exceptions import AppError
+from prometheus_client.parser import text_string_to_metric_families
 
 import qa
 import ui
@@ -292,6 +293,37 @@ def test_the_chat_answers_from_the_chosen_collection(collections, seed_index, la
     open_citation = _handler(app, "open_citation")
     assert "Mietvertrag" in open_citation(hits[0]["citation"], hits, "laws", None)
     assert "qa-error" in open_citation(hits[0]["citation"], hits, "news", None)
+
+
+def test_a_vote_names_the_collection_that_answered(collections, laws_index, tmp_path):
+    feedback = tmp_path / "votes.jsonl"
+    app = ui.build_app(collections, feedback=feedback)
+    *_, answers = _handler(app, "respond")(MIETE, 3, [], [], [], "laws", [], None)
+    status, voted = _handler(app, "cast_vote")("0:1:up:1", answers, [], None)
+    assert voted == ["0:1"], status
+    (line,) = [json.loads(x) for x in feedback.read_text("utf-8").splitlines()]
+    best = laws_index.search(MIETE, k=1)[0]
+    assert line["collection"] == "laws" and line["generation"] == laws_index.generation
+    assert line["gold"] == [
+        {"source": best.source, "line_start": best.line_start, "line_end": best.line_end}
+    ]
+
+
+def test_readiness_and_metrics_cover_each_collection(collections, seed_index, laws_index):
+    operations = ui.Operations(collections)
+    ready, body = asyncio.run(operations.readiness())
+    assert ready and body["collections"] == {
+        "news": {"generation": seed_index.generation, "passages": len(seed_index)},
+        "laws": {"generation": laws_index.generation, "passages": len(laws_index)},
+    }
+    samples = {
+        (s.name, s.labels.get("collection")): s.value
+        for family in text_string_to_metric_families(operations.metrics_text().decode())
+        for s in family.samples
+    }
+    assert samples[("qa_passages_indexed", "news")] == len(seed_index)
+    assert samples[("qa_passages_indexed", "laws")] == len(laws_index)
+    assert samples[("qa_sources_indexed", "laws")] == len(laws_index.sources)
 
 
 def test_picking_a_collection_starts_a_new_conversation(collections, laws_index):
