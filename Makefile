@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	bash scripts/install-lexicon.sh
 	touch $@
 
 index: install
@@ -53,6 +54,7 @@ bench-quality: $(BENCH_STAMP)
 	$(PY) benchmarks/relevance.py
 	$(PY) benchmarks/highlight.py
 	$(PY) benchmarks/fusion_features.py
+	$(PY) benchmarks/lexical.py --lexical
 
 bench-perf: $(BENCH_STAMP)
 	$(PY) benchmarks/perf.py
