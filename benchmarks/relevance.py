@@ -536,7 +536,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         *ablation(ranked, x, model.FEATURES),
         "",
-        "Evidence tried and not kept (prototype figures, see `NOT_KEPT` in the script):",
+        "Evidence tried and not kept (prototype figures, measured before the lexical levers; "
+        "see `NOT_KEPT` in the script):",
         "",
         NOT_KEPT,
         "What the first passage's label means (right when good: the share of answerable "

@@ -4,7 +4,9 @@ Search scores rank the candidates of one answer (hybrid scores are scaled over t
 candidates), so they say nothing across questions. Relevance is a logistic model over
 evidence that does not depend on the other candidates:
 
-- coverage: how much of the question's term weight (IDF) the passage holds;
+- coverage: how much of the question's term weight (IDF) the passage holds, a term
+  counting as held when the passage holds its lemma, a synonym or a translation
+  (``qa.expansion``) instead;
 - whether the question and the passage are in different languages (an English question
   over a German article shares few of its words, so coverage says less);
 - the share of the question's numbers (years, counts: terms with a digit) that no
@@ -58,15 +60,15 @@ FEATURES = ("coverage", "cosine_z", "cross_lingual", "absent_numbers")
 BACKGROUND_PASSAGES = 3000  # the background counts as this many passages of the corpus
 BACKGROUNDS = Path(__file__).resolve().parent / "backgrounds"
 # Fitted by benchmarks/relevance.py (see its section in benchmarks/RESULTS.md).
-_BIAS = -7.128
-_WEIGHTS = np.array([4.573, 0.870, 1.028, -0.436])
+_BIAS = -7.412
+_WEIGHTS = np.array([5.480, 0.801, 0.992, -0.388])
 # The threshold below which an answer's best passage is taken as "no article answers":
 # chosen there as the highest that keeps 97% of right first passages above it on every
 # question set (trust in right answers first; off-topic questions below it come second).
-MIN_RELEVANCE = 0.029
+MIN_RELEVANCE = 0.017
 # At or above this, a passage is labelled a good fit: chosen there as the lowest relevance
 # at which, on every question set, at least 85% of the first passages are the right ones.
-GOOD_RELEVANCE = 0.498
+GOOD_RELEVANCE = 0.294
 # What qa says when an answer's best passage is below MIN_RELEVANCE.
 NOT_ANSWERED = (
     "the indexed articles do not seem to answer this question; "
@@ -86,10 +88,10 @@ class Fit(StrEnum):
 
 
 def fit_of(relevance: float) -> Fit:
-    """Returns the label of a relevance (see ``Fit``)."""
-    if relevance >= GOOD_RELEVANCE:
-        return Fit.GOOD
-    return Fit.MAYBE if relevance >= MIN_RELEVANCE else Fit.POOR
+    """Returns the label of a relevance (see ``Fit``); below MIN_RELEVANCE it is POOR."""
+    if relevance < MIN_RELEVANCE:
+        return Fit.POOR
+    return Fit.GOOD if relevance >= GOOD_RELEVANCE else Fit.MAYBE
 
 
 # Function words of each language that the other's lacks ("die", "was" and "in" are in
@@ -138,7 +140,10 @@ def background(model: str, dim: int) -> Moments | None:
 
 
 def coverage(
-    idf: Mapping[str, float], weights: Mapping[str, float], terms: frozenset[str]
+    idf: Mapping[str, float],
+    weights: Mapping[str, float],
+    terms: frozenset[str],
+    alternatives: Mapping[str, frozenset[str]] | None = None,
 ) -> float:
     """Returns the share of the question's term weight that a passage holds, 0 to 1.
 
@@ -147,11 +152,20 @@ def coverage(
         weights: Each question term's weight (terms carried over from earlier questions
             weigh less; at most 1 counts).
         terms: The passage's distinct terms.
+        alternatives: For a question term, the index terms that stand for it (its lemma,
+            synonyms or translations, ``qa.expansion``): a passage holds the term when it
+            holds any of them.
     """
     total = sum(idf[t] * min(w, 1.0) for t, w in weights.items())
     if total <= 0:
         return 0.0
-    return sum(idf[t] * min(w, 1.0) for t, w in weights.items() if t in terms) / total
+    others = alternatives or {}
+    held = sum(
+        idf[t] * min(w, 1.0)
+        for t, w in weights.items()
+        if t in terms or not others.get(t, frozenset()).isdisjoint(terms)
+    )
+    return held / total
 
 
 # No tokenizer makes this term: its IDF is the one an index gives a term it lacks.

@@ -10,8 +10,11 @@ import pytest
 
 import qa
 from qa.answer_type import AnswerType, answer_type, holds
-from qa.relevance import FEATURES, absent_numbers, relevance
+from qa.index import _queries
+from qa.relevance import FEATURES, absent_numbers, coverage, relevance
 from tests.conftest import write
+from vectorstore import DEFAULT_MODEL
+from vectorstore.lexicon import dictionary
 from vectorstore.sources.terms import tokenize
 
 
@@ -106,3 +109,24 @@ def test_an_absent_number_lowers_relevance() -> None:
     absent[0, at] = 1.0
     assert relevance(absent)[0] < relevance(row)[0]
     assert relevance(row)[0] > qa.MIN_RELEVANCE  # the same passage, its numbers present
+
+
+def test_coverage_counts_a_term_held_through_its_lemma_synonym_or_translation() -> None:
+    idf = {"congratul": 2.0, "putin": 1.0}
+    weights = {"congratul": 1.0, "putin": 1.0}
+    passage = frozenset({"putin", "gratuliert"})
+    assert coverage(idf, weights, passage) == pytest.approx(1 / 3)
+    alternatives = {"congratul": frozenset({"gratuliert", "beglückwunscht"})}
+    assert coverage(idf, weights, passage, alternatives) == 1.0
+    assert coverage(idf, weights, frozenset({"putin"}), alternatives) == pytest.approx(1 / 3)
+
+
+def test_an_english_question_covers_german_words_through_the_dictionary() -> None:
+    if not dictionary():
+        pytest.skip("the Ding dictionary (trans-de-en) is not installed")
+    query = _queries(DEFAULT_MODEL, ["Who did Putin congratulate?"], ())[0]
+    german = frozenset(tokenize("Putin wollte Janukowitsch zur Wahl gratulieren."))
+    idf = dict.fromkeys(query.weights, 1.0)
+    assert coverage(idf, query.weights, german, query.alternatives) > coverage(
+        idf, query.weights, german
+    )
