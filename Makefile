@@ -50,7 +50,7 @@ $(BENCH_STAMP): $(STAMP)
 
 bench-quality: $(BENCH_STAMP)
 	$(PY) benchmarks/xquad_de.py
-	$(PY) benchmarks/conversations.py --grid
+	$(PY) benchmarks/conversations.py --grid --source-weights 0,0.1,0.2,0.3,0.5
 	$(PY) benchmarks/relevance.py
 	$(PY) benchmarks/highlight.py
 	$(PY) benchmarks/fusion_features.py

@@ -235,6 +235,8 @@ class _Query:
         expansions: The question's BM25 terms with what the lexical levers add
             (``qa.expansion``).
         lexical: The BM25 weights: ``weights`` and the added terms.
+        follows: The previous question's query, if this one depends on it.
+        dependence: How strongly it depends on it (0: it stands alone).
     """
 
     text: str
@@ -242,6 +244,8 @@ class _Query:
     weights: dict[str, float]
     expansions: tuple[Expansion, ...]
     lexical: dict[str, float]
+    follows: _Query | None = None
+    dependence: float = 0.0
 
     @classmethod
     def alone(cls, text: str, vector: np.ndarray, expansion: Expansions) -> _Query:
@@ -273,7 +277,7 @@ class _Query:
                 if term not in own:
                     own[term] = alpha * _CONTEXT_TERMS * min(weight, 1.0)
         vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
-        return _Query(text, vector, weights, alone.expansions, lexical)
+        return _Query(text, vector, weights, alone.expansions, lexical, self, alpha)
 
 
 def _queries(
@@ -755,16 +759,38 @@ class Index:
                 rows = dense_rows[i][dense_rows[i] >= 0]
                 if mode is SearchMode.HYBRID:
                     rows = np.union1d(rows, lexical.rows)
+                    cited = self._cited_before(generation, query, selection)
+                    rows = np.union1d(rows, cited)
             # Exact cosines from the stored vectors, whatever index found the rows.
             cosines = snapshot.vectors_of(rows) @ query.vector
             if mode is not SearchMode.LEXICAL:
                 scores = cosines
                 if mode is SearchMode.HYBRID:
                     scores = self._hybrid(snapshot, query, rows, cosines, lexical.scores(rows))
+                    bonus = self.fusion.source_weight * query.dependence
+                    scores = scores + bonus * np.isin(rows, cited)
                 order = np.argsort(-scores, kind="stable")[:k]
                 rows, scores, cosines = rows[order], scores[order], cosines[order]
             ranked.append((rows, scores, cosines))
         return ranked
+
+    def _cited_before(
+        self, generation: _Generation, query: _Query, selection: np.ndarray | None
+    ) -> np.ndarray:
+        """Returns the rows of the article the previous question's best passage is from.
+
+        Empty unless the question depends on the previous one and ``fusion.source_weight``
+        is on; the previous question is ranked as it was asked (with its own history).
+        """
+        if query.follows is None or not query.dependence or not self.fusion.source_weight:
+            return np.zeros(0, dtype=np.int64)
+        ((best, _, _),) = self._rank(generation, [query.follows], 1, SearchMode.HYBRID, selection)
+        if not len(best):
+            return np.zeros(0, dtype=np.int64)
+        snapshot = generation.snapshot
+        record = snapshot.manifest.sources[int(snapshot.passages["source"][best[0]])]
+        rows = np.arange(record.first_passage, record.first_passage + record.passage_count)
+        return rows if selection is None else np.intersect1d(rows, selection)
 
     def _hybrid(
         self,
