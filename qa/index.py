@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -31,6 +32,7 @@ from qa.query import (
 from qa.relevance import (
     BACKGROUND_PASSAGES,
     FEATURES,
+    absent_numbers,
     background,
     coverage,
     cross_lingual,
@@ -52,6 +54,7 @@ from vectorstore import (
 from vectorstore.build.builder import Engine
 from vectorstore.model.embedding import model_revision
 from vectorstore.sources.chunking import PassageKind
+from vectorstore.sources.terms import tokenize
 from vectorstore.store.base import SourceRecord
 
 __all__ = ["DEFAULT_INDEX_DIR", "Index", "clear_question_cache", "default_corpus", "retrieve"]
@@ -250,6 +253,16 @@ class _Query:
         expansions = expand(text, expansion)
         weights = {e.term: e.weight for e in expansions if e.origin is Origin.QUESTION}
         return cls(text, vector, weights, expansions, term_weights(expansions))
+
+    @functools.cached_property
+    def alternatives(self) -> dict[str, frozenset[str]]:
+        """For each of the question's own terms, the terms the levers add for its word."""
+        out: dict[str, set[str]] = {}
+        for e in self.expansions:
+            if e.origin is not Origin.QUESTION:
+                for term in tokenize(e.source):
+                    out.setdefault(term, set()).add(e.term)
+        return {t: frozenset(a) for t, a in out.items()}
 
     def follow(self, text: str, vector: np.ndarray, expansion: Expansions) -> _Query:
         """Returns the query for ``text`` asked after this one."""
@@ -820,11 +833,13 @@ class Index:
         idf = snapshot.idf(query.weights)
         terms = [snapshot.passage_terms(int(r)) for r in rows]
         reference = generation.reference if background is None else _spread(snapshot, background)
+        absent = absent_numbers(query.weights, snapshot.idf)
         return np.column_stack(
             [
-                [coverage(idf, query.weights, t) for t in terms],
+                [coverage(idf, query.weights, t, query.alternatives) for t in terms],
                 reference.z(query.vector, cosines),
                 [cross_lingual(query.text, text) for text in texts],
+                np.full(len(rows), absent),
             ]
         ).reshape(-1, len(FEATURES))
 
