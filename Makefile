@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	bash scripts/install-lexicon.sh
 	touch $@
 
 index: install
@@ -49,10 +50,11 @@ $(BENCH_STAMP): $(STAMP)
 
 bench-quality: $(BENCH_STAMP)
 	$(PY) benchmarks/xquad_de.py
-	$(PY) benchmarks/conversations.py --grid
+	$(PY) benchmarks/conversations.py --grid --source-weights 0,0.1,0.2,0.3,0.5
 	$(PY) benchmarks/relevance.py
 	$(PY) benchmarks/highlight.py
 	$(PY) benchmarks/fusion_features.py
+	$(PY) benchmarks/lexical.py --lexical
 
 bench-perf: $(BENCH_STAMP)
 	$(PY) benchmarks/perf.py

@@ -19,6 +19,7 @@ from qa.evaluation import (
     evaluate,
     read_questions,
 )
+from qa.expansion import Expansion, Expansions
 from qa.feedback import DEFAULT_FEEDBACK_MAX_MB, FeedbackFile, FeedbackFullError, vote_line
 from qa.fusion import Fusion, SearchMode
 from qa.index import DEFAULT_INDEX_DIR, Index, retrieve
@@ -50,6 +51,8 @@ __all__ = [
     "EvalQuestion",
     "EvalRecord",
     "EvalReport",
+    "Expansion",
+    "Expansions",
     "FeedbackFile",
     "FeedbackFullError",
     "Fit",

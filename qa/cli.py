@@ -17,6 +17,7 @@ from pathlib import Path
 
 from qa.collections import Collections
 from qa.evaluation import EvalReport, evaluate, read_questions
+from qa.expansion import Origin, lexicon_notes
 from qa.feedback import DEFAULT_FEEDBACK_MAX_MB, FeedbackFile
 from qa.index import DEFAULT_INDEX_DIR, Index
 from qa.relevance import MIN_RELEVANCE, NOT_ANSWERED
@@ -94,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         "--index", default=_index_dir_default(), help="index folder (default: %(default)s)"
     )
     ask.add_argument("--json", action="store_true", help="print a JSON list of passages")
+    ask.add_argument(
+        "--explain",
+        action="store_true",
+        help="first print the BM25 terms searched, with their weights and origins "
+        "(to stderr with --json)",
+    )
     ask.add_argument(
         "--history",
         action="append",
@@ -239,8 +246,26 @@ def _index(args: argparse.Namespace) -> None:
     )
 
 
+def _explain(index: Index, question: str, history: Sequence[str]) -> str:
+    """Returns the BM25 terms of a question and the lexical levers, as readable lines."""
+    rows = ["BM25 terms (term  weight  origin: word, for which word of the question):"]
+    for e in index.explain(question, history):
+        origin = str(e.origin)
+        if e.origin is not Origin.QUESTION:
+            origin += f": {e.word} ← {e.source}"
+        rows.append(f"  {e.term:<20} {e.weight:4.2f}  {origin}")
+    rows += [f"  {note}" for note in lexicon_notes(index.expansion)]
+    return "\n".join(rows) + "\n"
+
+
 def _ask(args: argparse.Namespace) -> None:
-    hits = Index.load(args.index).search(
+    index = Index.load(args.index)
+    if args.explain:
+        print(
+            _explain(index, args.question, args.history),
+            file=sys.stderr if args.json else sys.stdout,
+        )
+    hits = index.search(
         args.question,
         args.k,
         history=args.history,

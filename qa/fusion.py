@@ -34,6 +34,11 @@ class Fusion:
         answer_type_weight: Factor on the score of a passage that holds no number when
             the question asks how many, or no date when it asks when
             (``qa.answer_type``).
+        source_weight: Added to the fused score of the passages of the article that
+            answered the previous question, times how strongly the question depends on
+            it (``qa.conversation.dependence``): a follow-up ("Und was passiert, wenn er
+            gewinnt?") is most often about the article just cited. That article's
+            passages join the candidates. 0 turns it off.
     """
 
     lexical_weight: float = 0.3
@@ -41,6 +46,7 @@ class Fusion:
     caption_weight: float = 0.9
     sentence_weight: float = 0.3
     answer_type_weight: float = 1.0
+    source_weight: float = 0.2
 
 
 def unit(x: np.ndarray) -> np.ndarray:

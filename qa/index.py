@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,6 +16,7 @@ import numpy as np
 
 from qa.answer_type import AnswerType, answer_type, holds
 from qa.conversation import CONTEXT_TURNS, check_history, dependence
+from qa.expansion import Expansion, Expansions, Origin, expand, prepare, term_weights
 from qa.fusion import Fusion, SearchMode, fuse, unit
 from qa.highlight import best_sentence
 from qa.passage import Passage, SourceInfo, SourceLine
@@ -30,6 +32,7 @@ from qa.query import (
 from qa.relevance import (
     BACKGROUND_PASSAGES,
     FEATURES,
+    absent_numbers,
     background,
     coverage,
     cross_lingual,
@@ -227,44 +230,79 @@ class _Query:
     Attributes:
         text: The question as asked.
         vector: The question vector, mixed with the previous question's if it depends on it.
-        weights: Each index term's BM25 weight: how often the question holds it, or less
-            for a term carried over from an earlier question.
+        weights: Each of the question's index terms with its weight: how often the
+            question holds it, or less for a term carried over from an earlier question.
+        expansions: The question's BM25 terms with what the lexical levers add
+            (``qa.expansion``).
+        lexical: The BM25 weights: ``weights`` and the added terms.
+        follows: The previous question's query, if this one depends on it.
+        dependence: How strongly it depends on it (0: it stands alone).
     """
 
     text: str
     vector: np.ndarray
     weights: dict[str, float]
+    expansions: tuple[Expansion, ...]
+    lexical: dict[str, float]
+    follows: _Query | None = None
+    dependence: float = 0.0
 
     @classmethod
-    def alone(cls, text: str, vector: np.ndarray) -> _Query:
+    def alone(cls, text: str, vector: np.ndarray, expansion: Expansions) -> _Query:
         """Returns the query for ``text`` asked on its own."""
-        return cls(text, vector, dict(Counter(tokenize(text))))
+        expansions = expand(text, expansion)
+        weights = {e.term: e.weight for e in expansions if e.origin is Origin.QUESTION}
+        return cls(text, vector, weights, expansions, term_weights(expansions))
 
-    def follow(self, text: str, vector: np.ndarray) -> _Query:
+    @functools.cached_property
+    def alternatives(self) -> dict[str, frozenset[str]]:
+        """For each of the question's own terms, the terms the levers add for its word."""
+        out: dict[str, set[str]] = {}
+        for e in self.expansions:
+            if e.origin is not Origin.QUESTION:
+                for term in tokenize(e.source):
+                    out.setdefault(term, set()).add(e.term)
+        return {t: frozenset(a) for t, a in out.items()}
+
+    def follow(self, text: str, vector: np.ndarray, expansion: Expansions) -> _Query:
         """Returns the query for ``text`` asked after this one."""
+        alone = _Query.alone(text, vector, expansion)
         alpha = dependence(text, {t for t, w in self.weights.items() if w >= 1})
         if alpha == 0:
-            return _Query.alone(text, vector)
-        weights = dict(Counter(tokenize(text)))
+            return alone
         mixed = vector + alpha * _CONTEXT_VECTOR * self.vector
-        for term, weight in self.weights.items():
-            if term not in weights:
-                weights[term] = alpha * _CONTEXT_TERMS * min(weight, 1.0)
-        return _Query(text, mixed / max(float(np.linalg.norm(mixed)), 1e-12), weights)
+        weights, lexical = dict(alone.weights), dict(alone.lexical)
+        for own, carried in ((weights, self.weights), (lexical, self.lexical)):
+            for term, weight in carried.items():
+                if term not in own:
+                    own[term] = alpha * _CONTEXT_TERMS * min(weight, 1.0)
+        vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+        return _Query(text, vector, weights, alone.expansions, lexical, self, alpha)
 
 
-def _queries(model: str, questions: Sequence[str], history: Sequence[str]) -> list[_Query]:
-    """Returns the query for each question, asked after the same ``history``."""
+def _queries(
+    model: str,
+    questions: Sequence[str],
+    history: Sequence[str],
+    expansion: Expansions | None = None,
+) -> list[_Query]:
+    """Returns the query for each question, asked after the same ``history``.
+
+    ``expansion``: the lexical levers (default: ``Expansions()``).
+    """
+    expansion = expansion or Expansions()
     context = list(history[-CONTEXT_TURNS:])
     vectors = _question_vectors(model, [*context, *questions])
     previous = None
     for text in context:
         previous = (
-            previous.follow(text, vectors[text]) if previous else _Query.alone(text, vectors[text])
+            previous.follow(text, vectors[text], expansion)
+            if previous
+            else _Query.alone(text, vectors[text], expansion)
         )
     if previous is None:
-        return [_Query.alone(q, vectors[q]) for q in questions]
-    return [previous.follow(q, vectors[q]) for q in questions]
+        return [_Query.alone(q, vectors[q], expansion) for q in questions]
+    return [previous.follow(q, vectors[q], expansion) for q in questions]
 
 
 class Index:
@@ -274,6 +312,11 @@ class Index:
     processes may read one index folder while one process updates it. A loaded index
     answers from the generation it loaded until ``refresh`` (or ``follow``) loads a newer
     one; searches are safe from any number of threads meanwhile.
+
+    Attributes:
+        fusion: How hybrid search weighs its signals (``qa.Fusion``).
+        expansion: What lexical knowledge adds to a question's BM25 terms
+            (``qa.Expansions``; ``explain`` shows the terms).
     """
 
     def __init__(self, store: Store, snapshot: Reader, report: BuildReport | None = None) -> None:
@@ -282,6 +325,7 @@ class Index:
         self._refresh_lock = threading.Lock()
         self.build_report = report
         self.fusion = Fusion()
+        self.expansion = Expansions()
 
     @property
     def _snapshot(self) -> Reader:
@@ -577,8 +621,23 @@ class Index:
             raise KeyError(f"{source!r} is not an indexed source") from None
 
     def warm_up(self) -> None:
-        """Loads the embedding model and asks one question, so that the next one is fast."""
+        """Loads the embedding model and the lexicon and asks one question: the next is fast."""
+        prepare(self.expansion)
         self.search("warm-up", k=1)
+
+    def explain(self, question: str, history: Sequence[str] = ()) -> tuple[Expansion, ...]:
+        """Returns the BM25 terms ``search`` uses for ``question``, with weights and origins.
+
+        The question's own terms come first, then what the lexical levers add
+        (``self.expansion``; see ``qa.expansion``). The dense side embeds the question as
+        asked. Terms carried over from ``history`` are not listed.
+
+        Raises:
+            ValueError: If the question or the history is not valid (as ``search``).
+        """
+        check_question(question)
+        check_history(history)
+        return expand(question, self.expansion)
 
     def search(
         self,
@@ -661,7 +720,7 @@ class Index:
         )
         if not questions:
             return []
-        queries = _queries(generation.snapshot.manifest.model, questions, history)
+        queries = _queries(generation.snapshot.manifest.model, questions, history, self.expansion)
         ranked = self._rank(generation, queries, k, mode, selection)
         return [
             self._passages(generation, query, *rows, min_relevance)
@@ -692,7 +751,7 @@ class Index:
         for i, query in enumerate(queries):
             if mode is not SearchMode.DENSE:
                 top = k if mode is SearchMode.LEXICAL else n
-                lexical = snapshot.lexical_search(query.weights, top, selection)
+                lexical = snapshot.lexical_search(query.lexical, top, selection)
             if mode is SearchMode.LEXICAL:
                 rows = lexical.rows
                 scores = lexical.scores(rows)
@@ -700,16 +759,38 @@ class Index:
                 rows = dense_rows[i][dense_rows[i] >= 0]
                 if mode is SearchMode.HYBRID:
                     rows = np.union1d(rows, lexical.rows)
+                    cited = self._cited_before(generation, query, selection)
+                    rows = np.union1d(rows, cited)
             # Exact cosines from the stored vectors, whatever index found the rows.
             cosines = snapshot.vectors_of(rows) @ query.vector
             if mode is not SearchMode.LEXICAL:
                 scores = cosines
                 if mode is SearchMode.HYBRID:
                     scores = self._hybrid(snapshot, query, rows, cosines, lexical.scores(rows))
+                    bonus = self.fusion.source_weight * query.dependence
+                    scores = scores + bonus * np.isin(rows, cited)
                 order = np.argsort(-scores, kind="stable")[:k]
                 rows, scores, cosines = rows[order], scores[order], cosines[order]
             ranked.append((rows, scores, cosines))
         return ranked
+
+    def _cited_before(
+        self, generation: _Generation, query: _Query, selection: np.ndarray | None
+    ) -> np.ndarray:
+        """Returns the rows of the article the previous question's best passage is from.
+
+        Empty unless the question depends on the previous one and ``fusion.source_weight``
+        is on; the previous question is ranked as it was asked (with its own history).
+        """
+        if query.follows is None or not query.dependence or not self.fusion.source_weight:
+            return np.zeros(0, dtype=np.int64)
+        ((best, _, _),) = self._rank(generation, [query.follows], 1, SearchMode.HYBRID, selection)
+        if not len(best):
+            return np.zeros(0, dtype=np.int64)
+        snapshot = generation.snapshot
+        record = snapshot.manifest.sources[int(snapshot.passages["source"][best[0]])]
+        rows = np.arange(record.first_passage, record.first_passage + record.passage_count)
+        return rows if selection is None else np.intersect1d(rows, selection)
 
     def _hybrid(
         self,
@@ -752,11 +833,13 @@ class Index:
         idf = snapshot.idf(query.weights)
         terms = [snapshot.passage_terms(int(r)) for r in rows]
         reference = generation.reference if background is None else _spread(snapshot, background)
+        absent = absent_numbers(query.weights, snapshot.idf)
         return np.column_stack(
             [
-                [coverage(idf, query.weights, t) for t in terms],
+                [coverage(idf, query.weights, t, query.alternatives) for t in terms],
                 reference.z(query.vector, cosines),
                 [cross_lingual(query.text, text) for text in texts],
+                np.full(len(rows), absent),
             ]
         ).reshape(-1, len(FEATURES))
 

@@ -15,6 +15,7 @@ import pytest
 
 import qa
 import ui
+from tests.ui.serving import qa_serve
 from ui import texts
 
 pytestmark = [
@@ -483,3 +484,35 @@ def test_overview_and_articles_follow_a_new_generation(new_page, tmp_path):
             page.wait_for_selector(f'text="{corpus}/c.txt"')
     finally:
         stop()
+
+
+@pytest.fixture(scope="module")
+def served_url(seed_index) -> Iterator[str]:
+    """``qa serve`` over the seeds as ``make run`` starts it: a real process."""
+    with qa_serve(seed_index.path) as url:
+        yield url
+
+
+def test_served_chat_trusts_right_answers_and_flags_an_off_topic_one(
+    page, served_url, seed_index, artifacts
+):
+    """Issue #19: a right first passage gets no "not answered" box; an off-topic one does."""
+    gratulated = _line_of(seed_index, FOLLOW_UP_SOURCE, "zu dessen Wahl gratuliert")
+    sided = _line_of(seed_index, FOLLOW_UP_SOURCE, "solidarisiert")
+    labels = {texts.text("de", f"fit_{fit.value}"): fit for fit in qa.Fit}
+    _ask(page, served_url, FIRST)
+    _ask_more(page, FOLLOW_UP)
+    _ask_more(page, OFF_TOPIC)
+    answers = page.locator("#qa-chat .qa-answer")
+    assert answers.count() == 3
+    for answer, line in zip([answers.nth(0), answers.nth(1)], [gratulated, sided], strict=True):
+        assert _citations(answer)[0] == f"{FOLLOW_UP_SOURCE}:{line}-{line}"
+        assert answer.locator(".qa-unanswered").count() == 0
+        shown = answer.locator(".qa-rel").all_inner_texts()
+        assert shown and all(label in labels for label in shown)
+        assert labels[shown[0]] is not qa.Fit.POOR
+        assert "%" not in answer.inner_text()
+    off_topic = answers.nth(2)
+    assert off_topic.locator(".qa-unanswered").inner_text() == texts.text("de", "not_answered")
+    assert off_topic.locator(".qa-rel").first.inner_text() == texts.text("de", "fit_poor")
+    page.screenshot(path=str(artifacts / "served-trust.png"), full_page=True)

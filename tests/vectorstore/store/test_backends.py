@@ -220,6 +220,11 @@ def test_lexical_search_scores_as_the_local_bm25(index: qa.Index, reference: qa.
             index.search(question, k=4, mode=qa.SearchMode.LEXICAL),
             reference.search(question, k=4, mode=qa.SearchMode.LEXICAL),
         )
+    # Terms of several weights (carried over, synonyms, lemmas) weigh as locally.
+    weights = {"katz": 1.0, "sofa": 0.2, "zug": 0.5, "hamburg": 2.0, "nirgendwo": 0.5}
+    got, want = mine.lexical_search(weights, 5), theirs.lexical_search(weights, 5)
+    assert len(want.rows) == 2 and Counter(got.rows.tolist()) == Counter(want.rows.tolist())
+    np.testing.assert_allclose(got.scores(every), want.scores(every), rtol=1e-5, atol=1e-6)
     assert not len(mine.lexical_search({"nirgendwo": 1.0}, 5).rows)
     assert not len(mine.lexical_search({}, 5).rows)
 

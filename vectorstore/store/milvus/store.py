@@ -36,9 +36,10 @@ is a staging folder under the system's temporary folder), reusing unchanged sour
 ``open_files``: the current generation downloaded into a local ``Snapshot`` (its files,
 with the vectors read back from the passages and the FAISS index rebuilt from them).
 
-Limits: Milvus cannot weight query terms, so a term carried over from a conversation
-(weight below 1) counts once, as a term of the question itself would (a term the
-question holds twice counts twice, as locally). Milvus Lite computes BM25 statistics per
+Milvus cannot weight query terms, so a question's terms are searched in one query per
+weight (its own words 1, or 2 if it holds one twice; a term carried over from a
+conversation, a synonym or a lemma less), and the scores are weighed and summed.
+Limits: Milvus Lite computes BM25 statistics per
 segment (a segment holds what fits its 128 MB memtable), so on larger collections its
 BM25 scores drift from qa's; a server keeps corpus-wide statistics. Milvus Lite serves
 one process at a time: serve the file with ``milvus-lite server`` for several. A server
@@ -305,6 +306,24 @@ class _Hits(LexicalHits):
         return np.array([known.get(r, 0.0) for r in rows.tolist()], dtype=np.float32)
 
 
+class _Weighted(LexicalHits):
+    """BM25 matches of terms of several weights: each weight's matches, weighed and summed."""
+
+    def __init__(self, groups: list[tuple[float, _Hits]], n: int) -> None:
+        self._groups = groups
+        found = np.unique(np.concatenate([hits.rows for _, hits in groups]))
+        scores = self.scores(found)
+        best = np.argsort(-scores, kind="stable")[:n]
+        self.rows = found[best][scores[best] > 0]
+
+    @override
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(rows), dtype=np.float64)
+        for weight, hits in self._groups:
+            total += weight * hits.scores(rows)
+        return total.astype(np.float32)
+
+
 class MilvusReader(Reader):
     """One published generation in Milvus, opened for reading.
 
@@ -527,18 +546,19 @@ class MilvusReader(Reader):
     def lexical_search(
         self, weights: Mapping[str, float], n: int, rows: np.ndarray | None = None
     ) -> LexicalHits:
-        # Milvus weighs a query term by how often the query text holds it: a term the
-        # question holds twice is written twice; one carried over (weight < 1) once.
-        terms = [
-            bm25_term(t)
-            for t, w in weights.items()
-            if t in self._idf
-            for _ in range(max(1, round(w)))
-        ]
-        if not terms or not n:
+        # Milvus cannot weight query terms: one query per weight, the scores summed.
+        groups: dict[float, list[str]] = {}
+        for t, w in weights.items():
+            if t in self._idf and w > 0:
+                groups.setdefault(float(w), []).append(bm25_term(t))
+        if not groups or not n:
             return _Hits(self, "", {})
-        text = " ".join(terms)
-        return _Hits(self, text, self.bm25(text, n, "" if rows is None else rows_filter(rows)))
+        expression = "" if rows is None else rows_filter(rows)
+        hits = [
+            (w, _Hits(self, text, self.bm25(text, n, expression)))
+            for w, text in ((w, " ".join(terms)) for w, terms in groups.items())
+        ]
+        return hits[0][1] if len(hits) == 1 and hits[0][0] == 1.0 else _Weighted(hits, n)
 
     @override
     def idf(self, terms: Mapping[str, float] | list[str]) -> dict[str, float]:
