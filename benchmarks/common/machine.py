@@ -15,6 +15,7 @@ from common.paths import REPO
 
 __all__ = [
     "command_line",
+    "cpu_features",
     "describe_machine",
     "machine_info",
     "provenance",
@@ -24,11 +25,40 @@ __all__ = [
 ]
 
 
+# The CPU features the model runtimes choose their kernels by (``/proc/cpuinfo`` flags).
+_FEATURES = (
+    "avx2",
+    "avx_vnni",
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+)
+
+
+def cpu_features() -> list[str]:
+    """Returns which of the features that int8 and bf16 kernels use this CPU has.
+
+    Returns:
+        Flags from ``/proc/cpuinfo`` (AVX2, AVX-512, VNNI, BF16, AMX), in a fixed order;
+        empty where the file is not there.
+    """
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    found = re.search(r"^flags\s*:(.*)$", text, re.M)
+    flags = set(found.group(1).split()) if found else set()
+    return [f for f in _FEATURES if f in flags]
+
+
 def machine_info() -> dict[str, object]:
     """Returns the facts that make a measurement reproducible.
 
     Returns:
-        nproc, CPU model, Python version, platform, load average and thread settings.
+        nproc, CPU model and features, Python version, platform, load average and
+        thread settings.
     """
     cpu = "unknown"
     try:
@@ -45,6 +75,7 @@ def machine_info() -> dict[str, object]:
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
+        "cpu_features": cpu_features(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "loadavg_at_start": load,
@@ -58,8 +89,10 @@ def describe_machine(machine: dict[str, object]) -> str:
     Args:
         machine: What ``machine_info`` returned when the measurement started.
     """
+    features = machine.get("cpu_features")
+    cpu = f"{machine['cpu']}; {' '.join(features)}" if features else machine["cpu"]  # type: ignore[arg-type]
     return (
-        f"{machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, "
+        f"{machine['nproc']} CPUs ({cpu}), Python {machine['python']}, "
         f"load average at start {machine['loadavg_at_start']}"
     )
 

