@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+from bm25s.stopwords import STOPWORDS_GERMAN
 
-from qa.relevance import language
+from qa.relevance import ENGLISH_FUNCTION_WORDS, language
 from vectorstore.lexicon import DING, THESAURUS, dictionary, thesaurus
 from vectorstore.sources.terms import tokenize
 
@@ -49,12 +49,7 @@ _log = logging.getLogger("qa")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 # English words never translated: function words, question words and auxiliaries
 # ("did" → tat, machte would only add noise).
-_ENGLISH_SKIP = frozenset(STOPWORDS_EN) | {
-    *("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many"),
-    *("much", "did", "does", "do", "has", "have", "had", "been", "were", "are", "from"),
-    *("about", "after", "before", "would", "could", "should", "can", "its", "his", "her"),
-    *("their", "than", "there", "also", "according", "says", "said", "say"),
-}
+_ENGLISH_SKIP = ENGLISH_FUNCTION_WORDS | {"there", "also", "according", "says", "said", "say"}
 _GERMAN_SKIP = frozenset(STOPWORDS_GERMAN)
 _PHRASE = 3  # longest English phrase looked up ("partial mobilization")
 

@@ -96,15 +96,15 @@ def fit_of(relevance: float) -> Fit:
 
 # Function words of each language that the other's lacks ("die", "was" and "in" are in
 # both). bm25s's English list is short, so question words and auxiliaries are added.
-_ENGLISH = frozenset(STOPWORDS_EN) | {
+ENGLISH_FUNCTION_WORDS = frozenset(STOPWORDS_EN) | {
     *("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many"),
     *("much", "did", "does", "do", "has", "have", "had", "been", "were", "are", "from"),
     *("about", "after", "before", "would", "could", "should", "can", "its", "his", "her"),
     *("their", "than"),
 }
 _FUNCTION_WORDS = {
-    "de": frozenset(STOPWORDS_GERMAN) - _ENGLISH,
-    "en": _ENGLISH - frozenset(STOPWORDS_GERMAN),
+    "de": frozenset(STOPWORDS_GERMAN) - ENGLISH_FUNCTION_WORDS,
+    "en": ENGLISH_FUNCTION_WORDS - frozenset(STOPWORDS_GERMAN),
 }
 _WORD = re.compile(r"\w+")
 _SAMPLE_CHARS = 600  # a passage's language is told from its beginning
