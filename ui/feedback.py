@@ -132,6 +132,7 @@ class Votes:
         start = time.perf_counter()
         match = _PAYLOAD.fullmatch(payload) if isinstance(payload, str) else None
         vote, rank, status, key = "invalid", None, 400, "vote_unknown"
+        answer = None
         if match:
             turn, rank, vote = int(match[1]), int(match[2]), match[3]
             passages = answers[turn]["passages"] if turn < len(answers) else []
@@ -161,7 +162,7 @@ class Votes:
                 else:
                     status, key = 200, "vote_recorded"
                     voted = [*voted, f"{turn}:{rank}"]
-        self.operations.voted(vote, status, rank, time.perf_counter() - start)
+        self.operations.voted(vote, status, rank, time.perf_counter() - start, answer)
         cls = "qa-note" if status in (200, 400) else "qa-error"
         label = texts.text(lang, f"vote_{vote}") if vote in ("up", "down") else ""
         message = texts.text(lang, key, vote=label, rank=rank)

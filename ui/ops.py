@@ -277,7 +277,14 @@ class Operations:
                 line["history_questions"] = list(history or ())
             _log.info(json.dumps(line, ensure_ascii=False))
 
-    def voted(self, vote: str, status: int, rank: int | None, seconds: float) -> None:
+    def voted(
+        self,
+        vote: str,
+        status: int,
+        rank: int | None,
+        seconds: float,
+        answer: Mapping[str, Any] | None = None,
+    ) -> None:
         """Counts and logs one vote: ``status`` 200 (recorded) or why it was refused.
 
         Args:
@@ -286,6 +293,8 @@ class Operations:
                 507 the feedback file is full, 500 it could not be written.
             rank: The passage's rank in its answer, if known.
             seconds: How long recording took.
+            answer: The answer voted on (``ui.feedback.answered``), if known: its
+                generation (and collection, with several) go into the log line.
         """
         vote = vote if vote in ("up", "down") else "invalid"
         self._votes.labels(vote, "recorded" if status == 200 else "refused").inc()
@@ -297,8 +306,10 @@ class Operations:
             "latency_ms": round(seconds * 1000, 2),
             "vote": vote,
             "rank": rank,
-            "generation": self.index.generation,
+            "generation": answer["generation"] if answer else self.index.generation,
         }
+        if answer and answer.get("collection"):
+            line["collection"] = answer["collection"]
         _log.info(json.dumps(line, ensure_ascii=False))
 
     def _search_works(self) -> str | None:
